@@ -1,0 +1,161 @@
+package dvm
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"sync"
+)
+
+// Client talks to a peer's local control API.
+type Client struct {
+	Socket string
+}
+
+// ErrNoPeer means nothing answers on the control socket.
+var ErrNoPeer = errors.New("no p2pdvm peer is running there")
+
+type ctlConn struct {
+	c   net.Conn
+	dec *json.Decoder
+	mu  sync.Mutex
+}
+
+func (cl *Client) open(req CtlRequest) (*ctlConn, error) {
+	if _, err := os.Stat(cl.Socket); err != nil {
+		return nil, fmt.Errorf("%w: control socket %s: %v", ErrNoPeer, cl.Socket, errors.Unwrap(err))
+	}
+	c, err := net.DialTimeout("unix", cl.Socket, ctlDialTimeout)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrNoPeer, cl.Socket, err)
+	}
+	b, _ := json.Marshal(req)
+	if _, err := c.Write(append(b, '\n')); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return &ctlConn{c: c, dec: json.NewDecoder(bufio.NewReader(c))}, nil
+}
+
+func (cc *ctlConn) next() (CtlEvent, error) {
+	var ev CtlEvent
+	if err := cc.dec.Decode(&ev); err != nil {
+		return ev, fmt.Errorf("peer closed the control connection: %w", err)
+	}
+	if ev.Ev == "error" {
+		return ev, errors.New(ev.Err)
+	}
+	return ev, nil
+}
+
+func (cl *Client) call(req CtlRequest, out any) error {
+	cc, err := cl.open(req)
+	if err != nil {
+		return err
+	}
+	defer cc.c.Close()
+	ev, err := cc.next()
+	if err != nil {
+		return err
+	}
+	if out != nil && len(ev.Result) > 0 {
+		return json.Unmarshal(ev.Result, out)
+	}
+	return nil
+}
+
+// Jobs lists the jobs the peer knows.
+func (cl *Client) Jobs() ([]JobRecord, error) {
+	var out []JobRecord
+	return out, cl.call(CtlRequest{Op: "jobs"}, &out)
+}
+
+// Status returns a job's record, looked up in the DHT if need be.
+func (cl *Client) Status(job string) (JobRecord, error) {
+	var out JobRecord
+	return out, cl.call(CtlRequest{Op: "status", Job: job}, &out)
+}
+
+// Kill kills a job submitted from this peer.
+func (cl *Client) Kill(job string) error { return cl.call(CtlRequest{Op: "kill", Job: job}, nil) }
+
+// Peers lists the connected peers.
+func (cl *Client) Peers() ([]PeerInfo, error) {
+	var out []PeerInfo
+	return out, cl.call(CtlRequest{Op: "peers"}, &out)
+}
+
+// Info describes the peer.
+func (cl *Client) Info() (NodeInfo, error) {
+	var out NodeInfo
+	return out, cl.call(CtlRequest{Op: "info"}, &out)
+}
+
+// Logs streams a job's output to fn.
+func (cl *Client) Logs(job string, follow bool, fn func(Chunk)) error {
+	cc, err := cl.open(CtlRequest{Op: "logs", Job: job, Follow: follow})
+	if err != nil {
+		return err
+	}
+	defer cc.c.Close()
+	for {
+		ev, err := cc.next()
+		if err != nil {
+			return err
+		}
+		switch ev.Ev {
+		case "out":
+			fn(*ev.Chunk)
+		case "end":
+			return nil
+		}
+	}
+}
+
+// Submission is a job being submitted through the control API.
+type Submission struct {
+	cc  *ctlConn
+	Job string
+}
+
+// Submit starts a job; read its output with Events.
+func (cl *Client) Submit(spec Spec) (*Submission, error) {
+	cc, err := cl.open(CtlRequest{Op: "submit", Program: spec.Program, Args: spec.Args, N: spec.N})
+	if err != nil {
+		return nil, err
+	}
+	ev, err := cc.next()
+	if err != nil {
+		cc.c.Close()
+		return nil, err
+	}
+	return &Submission{cc: cc, Job: ev.Job}, nil
+}
+
+// Cancel asks the peer to kill the job (Ctrl-C).
+func (s *Submission) Cancel() {
+	b, _ := json.Marshal(CtlRequest{Op: "cancel"})
+	s.cc.mu.Lock()
+	_, _ = s.cc.c.Write(append(b, '\n'))
+	s.cc.mu.Unlock()
+}
+
+// Wait delivers output to fn until the job ends and returns its record.
+func (s *Submission) Wait(fn func(Chunk)) (JobRecord, error) {
+	defer s.cc.c.Close()
+	for {
+		ev, err := s.cc.next()
+		if err != nil {
+			return JobRecord{}, err
+		}
+		switch ev.Ev {
+		case "out":
+			fn(*ev.Chunk)
+		case "end":
+			return *ev.Record, nil
+		}
+	}
+}

@@ -1,0 +1,75 @@
+package dvm
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// Config is everything a peer needs to start. The zero value is not
+// usable; start from DefaultConfig.
+type Config struct {
+	// DataDir holds the identity, the control and process sockets, cached
+	// binaries, rank working directories and job logs.
+	DataDir string
+	// ListenAddrs are libp2p multiaddrs to listen on. Both TCP and QUIC
+	// are offered by default so peers behind UDP-hostile networks still
+	// connect.
+	ListenAddrs []string
+	// Bootstrap peers to join through (multiaddrs with /p2p/ID). There are
+	// deliberately no defaults: a peer never dials anything it was not given.
+	Bootstrap []string
+	// BootstrapTimeout bounds joining; an unreachable bootstrap peer fails
+	// within this time instead of hanging.
+	BootstrapTimeout time.Duration
+	// Security orders the secure channels offered: "tls" (default, faster
+	// here) or "noise". Both are always available to the other side.
+	Security string
+	// ControlSocket enables the local control API (DataDir/ctl.sock).
+	ControlSocket bool
+	// RouteTimeout bounds how long a message may wait for its destination
+	// rank's location object to appear (spawns race with early sends).
+	RouteTimeout time.Duration
+	// OwnerCacheTTL is how long a key's owner, once looked up, is reused.
+	// Ownership only changes with churn, and a stale owner answers
+	// not-found, which triggers a fresh lookup.
+	OwnerCacheTTL time.Duration
+	// Logger receives structured logs; nil discards them.
+	Logger *slog.Logger
+}
+
+// DefaultConfig returns a config for a peer keeping its state in dataDir.
+func DefaultConfig(dataDir string) Config {
+	return Config{
+		DataDir: dataDir,
+		// Port 4801 is stable so a user can tell a colleague one address.
+		ListenAddrs:      []string{"/ip4/0.0.0.0/tcp/4801", "/ip4/0.0.0.0/udp/4801/quic-v1"},
+		BootstrapTimeout: 10 * time.Second,
+		Security:         "tls",
+		ControlSocket:    true,
+		RouteTimeout:     60 * time.Second,
+		OwnerCacheTTL:    30 * time.Second,
+	}
+}
+
+// Validate reports the first problem with c.
+func (c *Config) Validate() error {
+	if c.DataDir == "" {
+		return errors.New("dvm: config: DataDir is empty")
+	}
+	if c.Security != "tls" && c.Security != "noise" {
+		return fmt.Errorf("dvm: config: security %q is not tls or noise", c.Security)
+	}
+	if c.BootstrapTimeout <= 0 || c.RouteTimeout <= 0 {
+		return errors.New("dvm: config: timeouts must be positive")
+	}
+	return nil
+}
+
+func (c *Config) logger() *slog.Logger {
+	if c.Logger != nil {
+		return c.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}

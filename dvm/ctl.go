@@ -1,0 +1,225 @@
+package dvm
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/network"
+)
+
+// The local control API: newline-delimited JSON on DataDir/ctl.sock (mode
+// 0600, so only the peer's user may drive it). One request per connection;
+// submit and logs -f stream events until the job ends.
+
+// CtlRequest is a command from the CLI.
+type CtlRequest struct {
+	Op      string   `json:"op"` // submit, cancel, jobs, status, logs, kill, peers, info
+	Job     string   `json:"job,omitempty"`
+	Program string   `json:"program,omitempty"`
+	Args    []string `json:"args,omitempty"`
+	N       int      `json:"n,omitempty"`
+	Follow  bool     `json:"follow,omitempty"`
+}
+
+// CtlEvent is one line of an answer.
+type CtlEvent struct {
+	Ev     string          `json:"ev"` // job, out, end, result, error
+	Job    string          `json:"job,omitempty"`
+	Chunk  *Chunk          `json:"chunk,omitempty"`
+	Record *JobRecord      `json:"record,omitempty"`
+	Result json.RawMessage `json:"result,omitempty"`
+	Err    string          `json:"err,omitempty"`
+}
+
+// PeerInfo describes a peer for `p2pdvm peers` and `info`.
+type PeerInfo struct {
+	ID        string   `json:"id"`
+	Addrs     []string `json:"addrs"`
+	InRouting bool     `json:"in_routing_table"`
+	Direction string   `json:"direction,omitempty"`
+}
+
+// NodeInfo describes the local peer.
+type NodeInfo struct {
+	ID      string   `json:"id"`
+	Addrs   []string `json:"addrs"`
+	DataDir string   `json:"data_dir"`
+	Peers   int      `json:"peers"`
+	Procs   int      `json:"procs"`
+	Locs    int      `json:"location_objects"`
+}
+
+type ctlServer struct {
+	p  *Peer
+	l  net.Listener
+	wg sync.WaitGroup
+}
+
+func listenControl(p *Peer) (*ctlServer, error) {
+	l, err := listenUnix(p.ControlSocket())
+	if err != nil {
+		return nil, fmt.Errorf("dvm: control socket: %w", err)
+	}
+	s := &ctlServer{p: p, l: l}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			s.wg.Add(1)
+			go func() {
+				defer s.wg.Done()
+				defer c.Close()
+				s.serve(c)
+			}()
+		}
+	}()
+	return s, nil
+}
+
+func (s *ctlServer) close() error {
+	err := s.l.Close()
+	s.wg.Wait()
+	_ = os.Remove(s.p.ControlSocket())
+	if errors.Is(err, net.ErrClosed) {
+		return nil
+	}
+	return err
+}
+
+func (s *ctlServer) serve(c net.Conn) {
+	p := s.p
+	r := bufio.NewReader(c)
+	line, err := r.ReadBytes('\n')
+	if err != nil {
+		return
+	}
+	var req CtlRequest
+	enc := json.NewEncoder(c)
+	var wmu sync.Mutex
+	send := func(ev CtlEvent) error {
+		wmu.Lock()
+		defer wmu.Unlock()
+		return enc.Encode(ev)
+	}
+	fail := func(err error) { _ = send(CtlEvent{Ev: "error", Err: err.Error()}) }
+	if err := json.Unmarshal(line, &req); err != nil {
+		fail(fmt.Errorf("bad request: %v", err))
+		return
+	}
+	ctx, cancel := context.WithCancel(p.ctx)
+	defer cancel()
+	result := func(v any, err error) {
+		if err != nil {
+			fail(err)
+			return
+		}
+		b, _ := json.Marshal(v)
+		_ = send(CtlEvent{Ev: "result", Result: b})
+	}
+	switch req.Op {
+	case "submit":
+		s.submit(ctx, r, &req, send, fail)
+	case "jobs":
+		result(p.Jobs(), nil)
+	case "status":
+		result(p.JobStatus(ctx, req.Job))
+	case "kill":
+		result(nil, p.Kill(req.Job, "killed by its owner", ExitKilled))
+	case "logs":
+		err := p.Logs(ctx, req.Job, req.Follow, func(c Chunk) error { return send(CtlEvent{Ev: "out", Chunk: &c}) })
+		if err != nil {
+			fail(err)
+			return
+		}
+		_ = send(CtlEvent{Ev: "end"})
+	case "peers":
+		result(p.Peers(), nil)
+	case "info":
+		result(p.Info(), nil)
+	default:
+		fail(fmt.Errorf("unknown operation %q", req.Op))
+	}
+}
+
+// submit streams a job's output to the client. A "cancel" line, or the
+// client going away, kills the job: Ctrl-C on submit must not leave ranks
+// running on other peers.
+func (s *ctlServer) submit(ctx context.Context, r *bufio.Reader, req *CtlRequest, send func(CtlEvent) error, fail func(error)) {
+	j, err := s.p.Submit(ctx, Spec{Program: req.Program, Args: req.Args, N: req.N})
+	if err != nil {
+		fail(err)
+		return
+	}
+	if send(CtlEvent{Ev: "job", Job: j.ID()}) != nil {
+		j.kill("submit client went away", ExitInterrupted, JobKilled)
+		return
+	}
+	go func() {
+		line, err := r.ReadBytes('\n')
+		reason := "submit client went away"
+		if err == nil {
+			var c CtlRequest
+			if json.Unmarshal(line, &c) == nil && c.Op == "cancel" {
+				reason = "interrupted"
+			}
+		}
+		select {
+		case <-j.Done():
+		default:
+			j.kill(reason, ExitInterrupted, JobKilled)
+		}
+	}()
+	err = j.Output(ctx, true, func(c Chunk) error { return send(CtlEvent{Ev: "out", Chunk: &c}) })
+	if err != nil {
+		j.kill("submit client went away", ExitInterrupted, JobKilled)
+		<-j.Done()
+	}
+	rec := j.record()
+	_ = send(CtlEvent{Ev: "end", Job: j.ID(), Record: &rec})
+}
+
+// Peers lists the peers this peer is connected to.
+func (p *Peer) Peers() []PeerInfo {
+	inRT := map[string]bool{}
+	for _, q := range p.dht.RoutingTable().ListPeers() {
+		inRT[q.String()] = true
+	}
+	var out []PeerInfo
+	for _, q := range p.h.Network().Peers() {
+		pi := PeerInfo{ID: q.String(), InRouting: inRT[q.String()]}
+		for _, c := range p.h.Network().ConnsToPeer(q) {
+			pi.Addrs = append(pi.Addrs, c.RemoteMultiaddr().String())
+			if pi.Direction == "" {
+				pi.Direction = map[network.Direction]string{network.DirInbound: "inbound", network.DirOutbound: "outbound"}[c.Stat().Direction]
+			}
+		}
+		out = append(out, pi)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// Info describes this peer.
+func (p *Peer) Info() NodeInfo {
+	ni := NodeInfo{ID: p.h.ID().String(), DataDir: p.cfg.DataDir, Peers: len(p.h.Network().Peers()),
+		Procs: p.procs.count(), Locs: p.locs.count()}
+	for _, a := range p.Addrs() {
+		ni.Addrs = append(ni.Addrs, a.String())
+	}
+	return ni
+}
+
+// ctlDialTimeout bounds connecting to the local peer.
+const ctlDialTimeout = 5 * time.Second

@@ -1,0 +1,195 @@
+package dvm
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/p2pdvm/p2pdvm/internal/wire"
+	"github.com/p2pdvm/p2pdvm/peal"
+)
+
+// Limits on what a spawn may ask of a host.
+const (
+	MaxRanks       = 4096
+	MaxProgramSize = 1 << 30
+	maxArgBytes    = 128 << 10
+)
+
+var errAlreadyAttached = errors.New("dvm: process already attached")
+
+// handleStart runs a rank process here. It returns once the process has
+// started; its output and exit go to the submitter.
+func (p *Peer) handleStart(ctx context.Context, from peer.ID, body json.RawMessage) (any, error) {
+	var req spawnReq
+	if err := decodeBody(body, &req); err != nil {
+		return nil, err
+	}
+	if err := req.validate(); err != nil {
+		return nil, err
+	}
+	n := 0
+	for _, a := range req.Args {
+		n += len(a) + 1
+	}
+	if n > maxArgBytes {
+		return nil, fmt.Errorf("%w: arguments too long", wire.ErrBadRequest)
+	}
+	bin, err := p.bins.ensure(ctx, p, req.Bin, req.BinSize, req.Submitter)
+	if err != nil {
+		return nil, fmt.Errorf("program for job %s: %w", req.Job, err)
+	}
+	return nil, p.startProc(ctx, &req, bin)
+}
+
+func (p *Peer) startProc(ctx context.Context, req *spawnReq, bin string) error {
+	tok := make([]byte, 16)
+	_, _ = rand.Read(tok)
+	wdir := filepath.Join(p.cfg.DataDir, "work", req.Job, strconv.Itoa(req.Rank))
+	if err := os.MkdirAll(wdir, 0o700); err != nil {
+		return fmt.Errorf("%w: work dir: %v", wire.ErrInternal, err)
+	}
+	welcome, _ := json.Marshal(wire.Welcome{Job: req.Job, Rank: req.Rank, Size: req.Size})
+	pr := &proc{
+		job: req.Job, rank: req.Rank, size: req.Size, token: hex.EncodeToString(tok),
+		submitter: req.Submitter, done: make(chan struct{}), welcome: welcome,
+	}
+	if !p.procs.add(pr) {
+		return nil // a retried start: it already runs here
+	}
+	sink, err := p.openOutput(ctx, req.Submitter, req.Job, req.Rank)
+	if err != nil {
+		p.procs.remove(pr)
+		return err
+	}
+	cmd := exec.Command(bin, req.Args...)
+	cmd.Args[0] = req.Program
+	cmd.Dir = wdir
+	// A rank gets what it needs and no more of the peer's environment.
+	cmd.Env = []string{
+		"PATH=" + os.Getenv("PATH"),
+		"HOME=" + wdir,
+		"TMPDIR=" + wdir,
+		"LANG=C.UTF-8",
+		peal.EnvSock + "=" + p.psock.path,
+		peal.EnvToken + "=" + pr.token,
+		peal.EnvJob + "=" + req.Job,
+		peal.EnvRank + "=" + strconv.Itoa(req.Rank),
+		peal.EnvSize + "=" + strconv.Itoa(req.Size),
+	}
+	// Own process group, so a kill reaches whatever the rank started; and
+	// the rank dies with its host peer rather than running on unowned.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	stdout, err1 := cmd.StdoutPipe()
+	stderr, err2 := cmd.StderrPipe()
+	if err := errors.Join(err1, err2); err != nil {
+		p.procs.remove(pr)
+		sink.close()
+		return fmt.Errorf("%w: pipes: %v", wire.ErrInternal, err)
+	}
+	p.procs.running.Add(1)
+	if err := cmd.Start(); err != nil {
+		p.procs.running.Done()
+		p.procs.remove(pr)
+		_ = sink.exit(wire.Exit{Code: 127, Err: err.Error()})
+		sink.close()
+		return fmt.Errorf("%w: start %s: %v", wire.ErrInternal, req.Program, err)
+	}
+	pr.cmd = cmd
+	pr.started(cmd.Process.Pid)
+	p.log.Debug("started rank", "job", req.Job, "rank", req.Rank, "pid", cmd.Process.Pid)
+	go p.runProc(pr, sink, stdout, stderr, wdir)
+	return nil
+}
+
+// runProc pumps the process's output to the submitter, reaps it, reports
+// its exit and cleans up after it.
+func (p *Peer) runProc(pr *proc, sink outputSink, stdout, stderr io.Reader, wdir string) {
+	defer p.procs.running.Done()
+	var wg sync.WaitGroup
+	pump := func(fd byte, r io.Reader) {
+		defer wg.Done()
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := r.Read(buf)
+			if n > 0 {
+				if werr := sink.write(fd, buf[:n]); werr != nil {
+					// The submitter is gone: nobody owns this job any more.
+					pr.kill()
+				}
+			}
+			if err != nil {
+				return
+			}
+		}
+	}
+	wg.Add(2)
+	go pump(wire.TypeStdout, stdout)
+	go pump(wire.TypeStderr, stderr)
+	wg.Wait()
+	err := pr.cmd.Wait()
+	close(pr.done)
+	ex := exitOf(pr.cmd, err)
+	p.procs.remove(pr)
+	// The connection is left to serveProc: the process may have written
+	// sends that are still in the socket buffer, and they must go out.
+	pr.mu.Lock()
+	pr.gone = true
+	pr.mu.Unlock()
+	if err := sink.exit(ex); err != nil {
+		p.log.Warn("report exit", "job", pr.job, "rank", pr.rank, "err", err)
+	}
+	sink.close()
+	_ = os.RemoveAll(wdir)
+	if !p.procs.jobHasProcs(pr.job) {
+		_ = os.Remove(filepath.Dir(wdir))
+		p.in.dropJob(pr.job)
+		p.out.dropJob(pr.job)
+	}
+	p.log.Debug("rank ended", "job", pr.job, "rank", pr.rank, "code", ex.Code)
+}
+
+func exitOf(cmd *exec.Cmd, err error) wire.Exit {
+	ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus)
+	if !ok {
+		if err != nil {
+			return wire.Exit{Code: 1, Err: err.Error()}
+		}
+		return wire.Exit{}
+	}
+	if ws.Signaled() {
+		return wire.Exit{Code: 128 + int(ws.Signal()), Signal: ws.Signal().String()}
+	}
+	return wire.Exit{Code: ws.ExitStatus()}
+}
+
+type killReq struct {
+	Job string `json:"job"`
+}
+
+// handleKill kills a job's processes here. Only the job's submitter may.
+func (p *Peer) handleKill(_ context.Context, from peer.ID, body json.RawMessage) (any, error) {
+	var req killReq
+	if err := decodeBody(body, &req); err != nil {
+		return nil, err
+	}
+	for _, pr := range p.procs.jobProcs(req.Job) {
+		if pr.submitter != from && from != p.h.ID() {
+			return nil, fmt.Errorf("%w: only the submitter of job %s may kill it", wire.ErrDenied, req.Job)
+		}
+		pr.kill()
+	}
+	return nil, nil
+}

@@ -1,0 +1,60 @@
+package dvm
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"sort"
+	"strconv"
+
+	kb "github.com/libp2p/go-libp2p-kbucket"
+	"github.com/libp2p/go-libp2p/core/peer"
+)
+
+// JobKey is the DHT key of a job's record: SHA-256(job).
+func JobKey(job string) []byte {
+	h := sha256.Sum256([]byte(job))
+	return h[:]
+}
+
+// RankKey is the DHT key of a rank's location object: SHA-256(job:rank).
+func RankKey(job string, rank int) []byte {
+	h := sha256.Sum256([]byte(job + ":" + strconv.Itoa(rank)))
+	return h[:]
+}
+
+// closest returns the candidate nearest to key in the DHT's XOR metric, the
+// same metric kad-dht's closest-peers lookup sorts by. It returns "" for no
+// candidates.
+func closest(key []byte, cands []peer.ID) peer.ID {
+	if len(cands) == 0 {
+		return ""
+	}
+	sorted := kb.SortClosestPeers(append([]peer.ID(nil), cands...), kb.ConvertKey(string(key)))
+	return sorted[0]
+}
+
+// pickHost spreads a job's ranks round-robin over the live peers, starting
+// at an offset derived from the job so that concurrent jobs do not all put
+// rank 0 on the same peer. Every owner computes it independently; with the
+// same view of the live peers they agree, so ranks land on distinct peers
+// while there are enough of them.
+func pickHost(live []peer.ID, job string, rank int) peer.ID {
+	if len(live) == 0 {
+		return ""
+	}
+	ps := append([]peer.ID(nil), live...)
+	sort.Slice(ps, func(i, j int) bool { return ps[i] < ps[j] })
+	ps = dedupSorted(ps)
+	off := binary.BigEndian.Uint64(JobKey(job)[:8])
+	return ps[(off+uint64(rank))%uint64(len(ps))]
+}
+
+func dedupSorted(ps []peer.ID) []peer.ID {
+	out := ps[:0]
+	for i, p := range ps {
+		if i == 0 || p != ps[i-1] {
+			out = append(out, p)
+		}
+	}
+	return out
+}

@@ -1,0 +1,154 @@
+package dvm
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/p2pdvm/p2pdvm/internal/wire"
+)
+
+// Location is a rank's location object: where its process runs. It lives
+// at the owner of RankKey(job, rank); Version grows with every move.
+type Location struct {
+	Job       string  `json:"job"`
+	Rank      int     `json:"rank"`
+	Host      peer.ID `json:"host"`
+	Submitter peer.ID `json:"submitter"`
+	Version   uint64  `json:"version"`
+}
+
+type rankID struct {
+	job  string
+	rank int
+}
+
+// locTable holds the location objects this peer owns.
+type locTable struct {
+	mu sync.RWMutex
+	m  map[rankID]Location
+}
+
+func newLocTable() *locTable { return &locTable{m: map[rankID]Location{}} }
+
+func (t *locTable) get(job string, rank int) (Location, bool) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	l, ok := t.m[rankID{job, rank}]
+	return l, ok
+}
+
+func (t *locTable) put(l Location) {
+	t.mu.Lock()
+	t.m[rankID{l.Job, l.Rank}] = l
+	t.mu.Unlock()
+}
+
+func (t *locTable) releaseJob(job string, by peer.ID) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for k, l := range t.m {
+		if k.job == job && l.Submitter == by {
+			delete(t.m, k)
+		}
+	}
+}
+
+func (t *locTable) count() int {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return len(t.m)
+}
+
+// spawnReq asks the owner of a rank's key to place and start it; the same
+// body, with the location's version, asks a host to start the process.
+type spawnReq struct {
+	Job       string   `json:"job"`
+	Rank      int      `json:"rank"`
+	Size      int      `json:"size"`
+	Submitter peer.ID  `json:"submitter"`
+	Bin       string   `json:"bin"` // hex SHA-256 of the program
+	BinSize   int64    `json:"bin_size"`
+	Program   string   `json:"program"` // base name, for ps and logs
+	Args      []string `json:"args,omitempty"`
+	Version   uint64   `json:"version,omitempty"`
+}
+
+func (r *spawnReq) validate() error {
+	switch {
+	case r.Job == "" || len(r.Job) > wire.MaxJobIDLen:
+		return fmt.Errorf("%w: job id", wire.ErrBadRequest)
+	case r.Size <= 0 || r.Size > MaxRanks || r.Rank < 0 || r.Rank >= r.Size:
+		return fmt.Errorf("%w: rank %d of %d", wire.ErrBadRequest, r.Rank, r.Size)
+	case len(r.Bin) != 64 || r.BinSize < 0 || r.BinSize > MaxProgramSize:
+		return fmt.Errorf("%w: program reference", wire.ErrBadRequest)
+	}
+	return nil
+}
+
+func (p *Peer) handleSpawn(ctx context.Context, from peer.ID, body json.RawMessage) (any, error) {
+	var req spawnReq
+	if err := decodeBody(body, &req); err != nil {
+		return nil, err
+	}
+	if err := req.validate(); err != nil {
+		return nil, err
+	}
+	if req.Submitter != from {
+		return nil, fmt.Errorf("%w: spawn for a job submitted by another peer", wire.ErrDenied)
+	}
+	if l, ok := p.locs.get(req.Job, req.Rank); ok {
+		return l, nil // a retried spawn: the rank is already placed
+	}
+	host := pickHost(p.livePeers(), req.Job, req.Rank)
+	loc := Location{Job: req.Job, Rank: req.Rank, Host: host, Submitter: req.Submitter, Version: 1}
+	req.Version = loc.Version
+	if err := p.call(ctx, host, "proc.start", req, nil); err != nil {
+		return nil, fmt.Errorf("start rank %d on %s: %w", req.Rank, shortID(host), err)
+	}
+	p.locs.put(loc)
+	p.log.Debug("placed rank", "job", req.Job, "rank", req.Rank, "host", shortID(host))
+	return loc, nil
+}
+
+type routeReq struct {
+	Msg []byte `json:"msg"` // a wire.Msg body
+}
+
+// handleRoute is the owner's side of routing by key: forward the message to
+// the rank's host and tell the sender where the rank lives, so its next
+// messages go there directly.
+func (p *Peer) handleRoute(_ context.Context, _ peer.ID, body json.RawMessage) (any, error) {
+	var req routeReq
+	if err := decodeBody(body, &req); err != nil {
+		return nil, err
+	}
+	m, err := wire.DecodeMsg(req.Msg)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", wire.ErrBadRequest, err)
+	}
+	loc, ok := p.locs.get(m.Job, int(m.Dst))
+	if !ok {
+		return nil, fmt.Errorf("%w: no location object for %s:%d here", wire.ErrNotFound, m.Job, m.Dst)
+	}
+	if err := p.out.forward(loc.Host, &m); err != nil {
+		return nil, err
+	}
+	return loc, nil
+}
+
+type releaseReq struct {
+	Job string `json:"job"`
+}
+
+func (p *Peer) handleRelease(_ context.Context, from peer.ID, body json.RawMessage) (any, error) {
+	var req releaseReq
+	if err := decodeBody(body, &req); err != nil {
+		return nil, err
+	}
+	p.locs.releaseJob(req.Job, from)
+	return nil, nil
+}

@@ -1,0 +1,233 @@
+package dvm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+
+	dht "github.com/libp2p/go-libp2p-kad-dht"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	ma "github.com/multiformats/go-multiaddr"
+)
+
+// Peer is one member of the DVM.
+type Peer struct {
+	cfg Config
+	log *slog.Logger
+	h   host.Host
+	dht *dht.IpfsDHT
+	rpc map[string]handler
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	owners  ownerCache
+	locs    *locTable     // owner role: location objects
+	records *recordTable  // owner role: job records
+	procs   *procTable    // host role: rank processes here
+	bins    *binCache     // host role: programs by hash
+	out     *outbound     // data plane: streams and location cache
+	in      *inbound      // data plane: reordering per (job, src, dst)
+	jobs    *submitTable  // submitter role
+	ctl     *ctlServer    // local control API, if enabled
+	psock   *procListener // where rank processes attach
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// New starts a peer with its own libp2p host on cfg.ListenAddrs and joins
+// the DVM through cfg.Bootstrap.
+func New(ctx context.Context, cfg Config) (*Peer, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	bs, err := parseBootstrap(cfg.Bootstrap)
+	if err != nil {
+		return nil, fmt.Errorf("dvm: %w", err)
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("dvm: data dir: %w", err)
+	}
+	key, err := loadIdentity(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	h, err := newLibp2pHost(&cfg, key)
+	if err != nil {
+		return nil, err
+	}
+	p, err := NewWithHost(cfg, h)
+	if err != nil {
+		h.Close()
+		return nil, err
+	}
+	if err := connect(ctx, h, p.dht, bs, cfg.BootstrapTimeout); err != nil {
+		p.Close()
+		return nil, fmt.Errorf("dvm: join: %w", err)
+	}
+	return p, nil
+}
+
+// NewWithHost builds a peer on an existing libp2p host (a mocknet host in
+// tests). The peer takes ownership of h and closes it.
+func NewWithHost(cfg Config, h host.Host) (*Peer, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("dvm: data dir: %w", err)
+	}
+	d, err := newDHT(h)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	p := &Peer{
+		cfg: cfg, log: cfg.logger().With("self", shortID(h.ID())),
+		h: h, dht: d, ctx: ctx, cancel: cancel,
+		owners:  ownerCache{m: map[string]ownerEntry{}},
+		locs:    newLocTable(),
+		records: newRecordTable(),
+		procs:   newProcTable(),
+		bins:    newBinCache(filepath.Join(cfg.DataDir, "bin")),
+		jobs:    newSubmitTable(),
+	}
+	p.out = newOutbound(p)
+	p.in = newInbound(p)
+	p.rpc = p.handlers()
+	h.SetStreamHandler(protoRPC, p.serveRPC)
+	h.SetStreamHandler(protoData, p.serveData)
+	h.SetStreamHandler(protoOut, p.serveOutput)
+	h.SetStreamHandler(protoBin, p.serveBin)
+	if p.psock, err = listenProcs(p); err != nil {
+		p.Close()
+		return nil, err
+	}
+	if cfg.ControlSocket {
+		if p.ctl, err = listenControl(p); err != nil {
+			p.Close()
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+// ID is the peer's libp2p identity.
+func (p *Peer) ID() peer.ID { return p.h.ID() }
+
+// Host exposes the libp2p host (tests connect peers through it).
+func (p *Peer) Host() host.Host { return p.h }
+
+// DHT exposes the routing table for status and tests.
+func (p *Peer) DHT() *dht.IpfsDHT { return p.dht }
+
+// Addrs returns the peer's full multiaddrs, /p2p/ID included.
+func (p *Peer) Addrs() []ma.Multiaddr {
+	ai := peer.AddrInfo{ID: p.h.ID(), Addrs: p.h.Addrs()}
+	out, _ := peer.AddrInfoToP2pAddrs(&ai)
+	return out
+}
+
+// ControlSocket is the path of the local control API.
+func (p *Peer) ControlSocket() string { return filepath.Join(p.cfg.DataDir, "ctl.sock") }
+
+// Close leaves the DVM: it kills the processes hosted here, fails the jobs
+// submitted here, stops every goroutine and closes the host. It is
+// idempotent.
+func (p *Peer) Close() error {
+	p.closeOnce.Do(func() {
+		var errs []error
+		p.jobs.killAll(p, "peer shutting down")
+		p.procs.killAll()
+		if p.ctl != nil {
+			errs = append(errs, p.ctl.close())
+		}
+		if p.psock != nil {
+			errs = append(errs, p.psock.close())
+		}
+		p.cancel()
+		p.procs.wait()
+		p.out.close()
+		errs = append(errs, p.dht.Close(), p.h.Close())
+		p.wg.Wait()
+		p.closeErr = errors.Join(errs...)
+	})
+	return p.closeErr
+}
+
+// livePeers is the peer's current view of the DVM: itself plus every
+// routing-table peer it is connected to.
+func (p *Peer) livePeers() []peer.ID {
+	live := []peer.ID{p.h.ID()}
+	for _, q := range p.dht.RoutingTable().ListPeers() {
+		if p.h.Network().Connectedness(q) == network.Connected {
+			live = append(live, q)
+		}
+	}
+	sort.Slice(live, func(i, j int) bool { return live[i] < live[j] })
+	return live
+}
+
+type ownerEntry struct {
+	id  peer.ID
+	exp time.Time
+}
+
+type ownerCache struct {
+	mu sync.Mutex
+	m  map[string]ownerEntry
+}
+
+// ownerOf finds the peer closest to key with the DHT's closest-peers lookup,
+// counting this peer too (kad-dht never returns the querier itself).
+func (p *Peer) ownerOf(ctx context.Context, key []byte) (peer.ID, error) {
+	k := string(key)
+	p.owners.mu.Lock()
+	e, ok := p.owners.m[k]
+	p.owners.mu.Unlock()
+	if ok && time.Now().Before(e.exp) {
+		return e.id, nil
+	}
+	cands := []peer.ID{p.h.ID()}
+	if p.dht.RoutingTable().Size() > 0 {
+		found, err := p.dht.GetClosestPeers(ctx, k)
+		if err != nil && len(found) == 0 {
+			return "", fmt.Errorf("dvm: owner lookup: %w", err)
+		}
+		cands = append(cands, found...)
+	}
+	id := closest(key, cands)
+	p.owners.mu.Lock()
+	if len(p.owners.m) > 1<<16 {
+		clear(p.owners.m)
+	}
+	p.owners.m[k] = ownerEntry{id: id, exp: time.Now().Add(p.cfg.OwnerCacheTTL)}
+	p.owners.mu.Unlock()
+	return id, nil
+}
+
+// forgetOwner drops a cached owner after it answered that it is not.
+func (p *Peer) forgetOwner(key []byte) {
+	p.owners.mu.Lock()
+	delete(p.owners.m, string(key))
+	p.owners.mu.Unlock()
+}
+
+// goFunc runs f in a goroutine that Close waits for.
+func (p *Peer) goFunc(f func()) {
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		f()
+	}()
+}

@@ -1,0 +1,207 @@
+package dvm
+
+import (
+	"net"
+	"os/exec"
+	"sync"
+	"syscall"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/p2pdvm/p2pdvm/internal/wire"
+)
+
+// proc is a rank process hosted on this peer.
+type proc struct {
+	job       string
+	rank      int
+	size      int
+	token     string
+	submitter peer.ID
+	cmd       *exec.Cmd
+	done      chan struct{} // closed when the process has been reaped
+
+	mu      sync.Mutex // guards the fields below and writes to conn
+	conn    net.Conn
+	queued  [][]byte // frames that arrived before the process attached
+	gone    bool     // detached after having attached: drop further messages
+	hb      []byte
+	killed  bool
+	pid     int // set once started
+	welcome []byte
+}
+
+// attach binds the process's connection: welcome first, then whatever
+// arrived for it while it was starting.
+func (pr *proc) attach(c net.Conn) error {
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	if pr.conn != nil || pr.gone {
+		return errAlreadyAttached
+	}
+	if err := wire.WriteFrame(c, wire.TypeWelcome, pr.welcome); err != nil {
+		return err
+	}
+	for _, f := range pr.queued {
+		if _, err := c.Write(f); err != nil {
+			return err
+		}
+	}
+	pr.queued = nil
+	pr.conn = c
+	return nil
+}
+
+func (pr *proc) detach(c net.Conn) {
+	pr.mu.Lock()
+	if pr.conn == c {
+		pr.conn, pr.gone = nil, true
+	}
+	pr.mu.Unlock()
+}
+
+// deliver writes m to the process. The payload may alias a reused buffer:
+// it is copied only if the process has not attached yet.
+func (pr *proc) deliver(m *wire.Msg) {
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	if pr.gone {
+		return
+	}
+	job := m.Job
+	m.Job = "" // the connection identifies the job
+	defer func() { m.Job = job }()
+	if pr.conn == nil {
+		pr.queued = append(pr.queued, m.AppendFrame(nil, wire.TypeDeliver))
+		return
+	}
+	var err error
+	if len(m.Payload) < smallCopy {
+		pr.hb = m.AppendFrame(pr.hb[:0], wire.TypeDeliver)
+		_, err = pr.conn.Write(pr.hb)
+	} else {
+		pr.hb = m.AppendHeader(pr.hb[:0], wire.TypeDeliver)
+		bufs := net.Buffers{pr.hb, m.Payload}
+		_, err = bufs.WriteTo(pr.conn)
+	}
+	if err != nil {
+		pr.conn, pr.gone = nil, true
+	}
+}
+
+// kill ends the process and everything it started (its process group).
+func (pr *proc) kill() {
+	pr.mu.Lock()
+	pr.killed = true
+	pid := pr.pid
+	pr.mu.Unlock()
+	if pid > 0 {
+		_ = syscall.Kill(-pid, syscall.SIGKILL)
+	}
+}
+
+// started records the pid; a kill that came before it takes effect now.
+func (pr *proc) started(pid int) {
+	pr.mu.Lock()
+	pr.pid = pid
+	killed := pr.killed
+	pr.mu.Unlock()
+	if killed {
+		_ = syscall.Kill(-pid, syscall.SIGKILL)
+	}
+}
+
+// procTable indexes the processes hosted here by rank and by token.
+type procTable struct {
+	mu      sync.RWMutex
+	byRank  map[rankID]*proc
+	byTok   map[string]*proc
+	running sync.WaitGroup
+}
+
+func newProcTable() *procTable {
+	return &procTable{byRank: map[rankID]*proc{}, byTok: map[string]*proc{}}
+}
+
+func (t *procTable) add(pr *proc) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	k := rankID{pr.job, pr.rank}
+	if _, dup := t.byRank[k]; dup {
+		return false
+	}
+	t.byRank[k] = pr
+	t.byTok[pr.token] = pr
+	return true
+}
+
+func (t *procTable) remove(pr *proc) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.byRank[rankID{pr.job, pr.rank}] == pr {
+		delete(t.byRank, rankID{pr.job, pr.rank})
+	}
+	delete(t.byTok, pr.token)
+}
+
+func (t *procTable) byToken(tok string) *proc {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.byTok[tok]
+}
+
+func (t *procTable) has(job string, rank int) bool {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	_, ok := t.byRank[rankID{job, rank}]
+	return ok
+}
+
+func (t *procTable) deliver(m *wire.Msg) {
+	t.mu.RLock()
+	pr := t.byRank[rankID{m.Job, int(m.Dst)}]
+	t.mu.RUnlock()
+	if pr != nil {
+		pr.deliver(m)
+	}
+}
+
+func (t *procTable) jobProcs(job string) []*proc {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	var out []*proc
+	for k, pr := range t.byRank {
+		if job == "" || k.job == job {
+			out = append(out, pr)
+		}
+	}
+	return out
+}
+
+func (t *procTable) jobHasProcs(job string) bool {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	for k := range t.byRank {
+		if k.job == job {
+			return true
+		}
+	}
+	return false
+}
+
+func (t *procTable) killJob(job string) {
+	for _, pr := range t.jobProcs(job) {
+		pr.kill()
+	}
+}
+
+func (t *procTable) killAll() { t.killJob("") }
+
+func (t *procTable) count() int {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return len(t.byRank)
+}
+
+// wait blocks until every process started here has been reaped.
+func (t *procTable) wait() { t.running.Wait() }

@@ -1,0 +1,103 @@
+package wire
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+)
+
+// Welcome answers a process's Hello with its identity in the job.
+type Welcome struct {
+	Job  string `json:"job"`
+	Rank int    `json:"rank"`
+	Size int    `json:"size"`
+}
+
+// Abort is sent by a process that wants the whole job ended (MPI_Abort).
+type Abort struct {
+	Code int    `json:"code"`
+	Msg  string `json:"msg,omitempty"`
+}
+
+// Exit closes a rank's output stream with how the process ended.
+type Exit struct {
+	Code   int    `json:"code"`             // exit status; 128+signal when killed
+	Signal string `json:"signal,omitempty"` // set when a signal ended it
+	Err    string `json:"err,omitempty"`    // set when it could not start at all
+}
+
+// Request is the envelope of one peer-to-peer RPC.
+type Request struct {
+	Method string          `json:"m"`
+	Body   json.RawMessage `json:"b,omitempty"`
+}
+
+// Reply is the envelope of an RPC answer. Code is empty on success.
+type Reply struct {
+	Code Code            `json:"c,omitempty"`
+	Msg  string          `json:"e,omitempty"`
+	Body json.RawMessage `json:"b,omitempty"`
+}
+
+// Code is an error class that crosses the wire; see CodeOf and Err.
+type Code string
+
+// Error codes. Peers compare codes, never error strings.
+const (
+	CodeNotFound    Code = "not_found"
+	CodeDenied      Code = "denied"
+	CodeBadRequest  Code = "bad_request"
+	CodeUnavailable Code = "unavailable"
+	CodeInternal    Code = "internal"
+)
+
+// Sentinels that codes map to.
+var (
+	ErrNotFound    = errors.New("not found")
+	ErrDenied      = errors.New("permission denied")
+	ErrBadRequest  = errors.New("bad request")
+	ErrUnavailable = errors.New("unavailable")
+	ErrInternal    = errors.New("internal error")
+)
+
+var codeErr = map[Code]error{
+	CodeNotFound:    ErrNotFound,
+	CodeDenied:      ErrDenied,
+	CodeBadRequest:  ErrBadRequest,
+	CodeUnavailable: ErrUnavailable,
+	CodeInternal:    ErrInternal,
+}
+
+// CodeOf classifies err for the wire.
+func CodeOf(err error) Code {
+	for c, s := range codeErr {
+		if errors.Is(err, s) {
+			return c
+		}
+	}
+	if errors.Is(err, ErrMalformed) {
+		return CodeBadRequest
+	}
+	return CodeInternal
+}
+
+// Err turns a reply back into an error that wraps the code's sentinel, or
+// nil on success.
+func (r *Reply) Err() error {
+	if r.Code == "" {
+		return nil
+	}
+	s, ok := codeErr[r.Code]
+	if !ok {
+		s = ErrInternal
+	}
+	return fmt.Errorf("%w: %s", s, r.Msg)
+}
+
+// DecodeJSON decodes a JSON body into v, marking failures as malformed.
+func DecodeJSON(body []byte, v any) error {
+	if err := json.Unmarshal(body, v); err != nil {
+		return fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	return nil
+}

@@ -1,0 +1,110 @@
+package wire
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// Frame types. The numbering is part of the protocol: never reuse a value.
+const (
+	TypeHello   byte = 1  // process -> daemon: token
+	TypeWelcome byte = 2  // daemon -> process: JSON Welcome
+	TypeSend    byte = 3  // process -> daemon: Msg (Job empty, Src ignored)
+	TypeDeliver byte = 4  // daemon -> process: Msg
+	TypeAbort   byte = 5  // process -> daemon: Abort
+	TypeData    byte = 6  // peer -> peer data stream: Msg
+	TypeStdout  byte = 10 // host -> submitter output stream: raw bytes
+	TypeStderr  byte = 11 // host -> submitter output stream: raw bytes
+	TypeExit    byte = 12 // host -> submitter output stream: JSON Exit
+	TypeRequest byte = 20 // peer -> peer RPC request: Request
+	TypeReply   byte = 21 // peer -> peer RPC reply: JSON body
+)
+
+// HeaderLen is the length prefix plus the type byte.
+const HeaderLen = 5
+
+var (
+	// ErrMalformed marks every decoding failure of bytes from a peer or a
+	// process. Callers test it with errors.Is.
+	ErrMalformed = errors.New("wire: malformed frame")
+	// ErrTooLarge is returned when a frame exceeds the reader's limit.
+	ErrTooLarge = errors.New("wire: frame too large")
+)
+
+// AppendFrameHeader appends the 5-byte header of a frame whose body is
+// bodyLen bytes long. Writers build header and body in one buffer so a
+// frame costs one write.
+func AppendFrameHeader(b []byte, typ byte, bodyLen int) []byte {
+	b = binary.LittleEndian.AppendUint32(b, uint32(bodyLen+1))
+	return append(b, typ)
+}
+
+// WriteFrame writes one frame. It is not safe for concurrent use on the same
+// writer; callers that share a stream hold a lock around it.
+func WriteFrame(w io.Writer, typ byte, body []byte) error {
+	var hdr [HeaderLen]byte
+	binary.LittleEndian.PutUint32(hdr[:4], uint32(len(body)+1))
+	hdr[4] = typ
+	if _, err := w.Write(hdr[:]); err != nil {
+		return err
+	}
+	if len(body) == 0 {
+		return nil
+	}
+	_, err := w.Write(body)
+	return err
+}
+
+// Reader reads frames with a size cap. The returned body is valid until the
+// next call to Next unless the caller asked for a copy with Owned.
+type Reader struct {
+	r   *bufio.Reader
+	max int
+	buf []byte
+}
+
+// NewReader returns a frame reader that refuses frames whose body exceeds max bytes.
+func NewReader(r io.Reader, max int) *Reader {
+	return &Reader{r: bufio.NewReaderSize(r, 64<<10), max: max}
+}
+
+// Next reads the next frame. The body aliases an internal buffer that the
+// next call overwrites. io.EOF is returned only at a clean frame boundary.
+func (fr *Reader) Next() (typ byte, body []byte, err error) {
+	var hdr [HeaderLen]byte
+	if _, err := io.ReadFull(fr.r, hdr[:4]); err != nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			return 0, nil, fmt.Errorf("%w: truncated header", ErrMalformed)
+		}
+		return 0, nil, err
+	}
+	n := binary.LittleEndian.Uint32(hdr[:4])
+	if n == 0 {
+		return 0, nil, fmt.Errorf("%w: empty frame", ErrMalformed)
+	}
+	if int64(n-1) > int64(fr.max) {
+		return 0, nil, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, n-1, fr.max)
+	}
+	if cap(fr.buf) < int(n) {
+		fr.buf = make([]byte, n)
+	}
+	b := fr.buf[:n]
+	if _, err := io.ReadFull(fr.r, b); err != nil {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return 0, nil, fmt.Errorf("%w: truncated body", ErrMalformed)
+		}
+		return 0, nil, err
+	}
+	// A single huge frame should not pin its buffer for the life of the stream.
+	if cap(fr.buf) > 4<<20 && n < 64<<10 {
+		fr.buf = nil
+	}
+	return b[0], b[1:], nil
+}
+
+// Rest returns a reader of the bytes after the last frame, for protocols
+// that switch from frames to a raw byte stream.
+func (fr *Reader) Rest() io.Reader { return fr.r }

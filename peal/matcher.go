@@ -1,0 +1,119 @@
+package peal
+
+import "sync"
+
+// Matcher implements MPI matching: an arriving message completes the
+// earliest posted receive it matches, else it waits in the unexpected queue;
+// a new receive takes the earliest unexpected message it matches, else it is
+// posted. It is safe for concurrent use.
+type Matcher struct {
+	mu         sync.Mutex
+	unexpected []Message
+	posted     []*Recv
+	arrived    *sync.Cond // signalled on every arrival, for blocking Probe
+	err        error
+}
+
+// NewMatcher returns an empty matcher.
+func NewMatcher() *Matcher {
+	m := &Matcher{}
+	m.arrived = sync.NewCond(&m.mu)
+	return m
+}
+
+// Deliver hands an arrived message to the matcher. It never blocks.
+func (m *Matcher) Deliver(msg Message) {
+	m.mu.Lock()
+	for i, r := range m.posted {
+		if r.matches(&msg) {
+			m.posted = append(m.posted[:i], m.posted[i+1:]...)
+			m.mu.Unlock()
+			r.msg = msg
+			close(r.done)
+			return
+		}
+	}
+	m.unexpected = append(m.unexpected, msg)
+	m.arrived.Broadcast()
+	m.mu.Unlock()
+}
+
+// Post registers a receive.
+func (m *Matcher) Post(src int, ctx uint32, tag int32) *Recv {
+	r := &Recv{src: src, ctx: ctx, tag: tag, done: make(chan struct{})}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i := range m.unexpected {
+		if r.matches(&m.unexpected[i]) {
+			r.msg = m.unexpected[i]
+			copy(m.unexpected[i:], m.unexpected[i+1:])
+			m.unexpected[len(m.unexpected)-1] = Message{}
+			m.unexpected = m.unexpected[:len(m.unexpected)-1]
+			close(r.done)
+			return r
+		}
+	}
+	if m.err != nil {
+		r.err = m.err
+		close(r.done)
+		return r
+	}
+	m.posted = append(m.posted, r)
+	return r
+}
+
+// Cancel withdraws a posted receive that has not matched. It reports
+// whether the receive was withdrawn (false: it had already completed).
+func (m *Matcher) Cancel(r *Recv) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i, p := range m.posted {
+		if p == r {
+			m.posted = append(m.posted[:i], m.posted[i+1:]...)
+			r.err = ErrCancelled
+			close(r.done)
+			return true
+		}
+	}
+	return false
+}
+
+// Probe implements Proc.Probe over the unexpected queue.
+func (m *Matcher) Probe(src int, ctx uint32, tag int32, block bool) (Message, bool, error) {
+	probe := Recv{src: src, ctx: ctx, tag: tag}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for {
+		for i := range m.unexpected {
+			if probe.matches(&m.unexpected[i]) {
+				env := m.unexpected[i]
+				env.Data = env.Data[:len(env.Data):len(env.Data)]
+				return env, true, nil
+			}
+		}
+		if m.err != nil {
+			return Message{}, false, m.err
+		}
+		if !block {
+			return Message{}, false, nil
+		}
+		m.arrived.Wait()
+	}
+}
+
+// Fail completes every posted receive with err and makes later receives
+// that find no queued message fail the same way.
+func (m *Matcher) Fail(err error) {
+	m.mu.Lock()
+	if m.err == nil {
+		m.err = err
+	}
+	posted := m.posted
+	m.posted = nil
+	m.arrived.Broadcast()
+	m.mu.Unlock()
+	for _, r := range posted {
+		r.err = err
+		close(r.done)
+	}
+}
