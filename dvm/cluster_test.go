@@ -1,9 +1,8 @@
 package dvm
 
 import (
-	"log/slog"
 	"context"
-	"os"
+	"log/slog"
 	"os/exec"
 	"path/filepath"
 	"strings"
