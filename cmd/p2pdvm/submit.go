@@ -1,0 +1,210 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"syscall"
+
+	"github.com/spf13/pflag"
+
+	"github.com/p2pdvm/p2pdvm/dvm"
+)
+
+// jobFlags are the flags shared by submit and run, as mpiexec names them.
+type jobFlags struct {
+	n     *int
+	label *bool
+}
+
+func addJobFlags(fs *pflag.FlagSet) jobFlags {
+	n, _ := strconv.Atoi(env("NP", "1"))
+	return jobFlags{
+		n:     fs.IntP("np", "n", n, "number of ranks [$P2PDVM_NP]"),
+		label: fs.BoolP("label", "l", os.Getenv("P2PDVM_LABEL") != "", "prefix every output line with [rank] [$P2PDVM_LABEL]"),
+	}
+}
+
+func (jf jobFlags) spec(cmd string, args []string) (dvm.Spec, error) {
+	if len(args) == 0 {
+		return dvm.Spec{}, errors.New("no program given")
+	}
+	prog, err := filepath.Abs(args[0])
+	if err != nil {
+		return dvm.Spec{}, err
+	}
+	s := dvm.Spec{Program: prog, Args: args[1:], N: *jf.n}
+	// Check here too so a typo fails before anything starts anywhere.
+	if *jf.n < 1 || *jf.n > dvm.MaxRanks {
+		return s, fmt.Errorf("-n %d: the number of ranks must be between 1 and %d", *jf.n, dvm.MaxRanks)
+	}
+	st, err := os.Stat(prog)
+	if err != nil {
+		return s, fmt.Errorf("program %s: no such file", args[0])
+	}
+	if st.IsDir() || st.Mode()&0o111 == 0 {
+		return s, fmt.Errorf("program %s is not an executable file", args[0])
+	}
+	return s, nil
+}
+
+func init() {
+	var jf jobFlags
+	var sock *string
+	register(&command{
+		name:    "submit",
+		summary: "run an MPI program's ranks on the DVM and stream their output (like mpiexec)",
+		usage:   "-n N [--label] [--peer SOCKET] PROGRAM [ARGS...]",
+		example: "p2pdvm submit -n 4 --label ./heat 3000 1024",
+		flags: func(fs *pflag.FlagSet) {
+			jf = addJobFlags(fs)
+			sock = socketFlag(fs)
+		},
+		run: func(_ *pflag.FlagSet, args []string) int {
+			spec, err := jf.spec("submit", args)
+			if err != nil {
+				return fail("submit", err)
+			}
+			cl := &dvm.Client{Socket: *sock}
+			sub, err := cl.Submit(spec)
+			if err != nil {
+				return fail("submit", err)
+			}
+			sigs := make(chan os.Signal, 1)
+			signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+			defer signal.Stop(sigs)
+			go func() {
+				<-sigs
+				fmt.Fprintf(os.Stderr, "p2pdvm submit: interrupted, killing job %s\n", sub.Job)
+				sub.Cancel()
+			}()
+			out := newPrinter(*jf.label)
+			rec, err := sub.Wait(out.write)
+			out.flush()
+			if err != nil {
+				return fail("submit", err)
+			}
+			return report(rec)
+		},
+	})
+
+	var peers *int
+	var rjf jobFlags
+	register(&command{
+		name:    "run",
+		summary: "run an MPI program on an embedded cluster of local peers (nothing else needed)",
+		usage:   "-n N [--peers K] [--label] PROGRAM [ARGS...]",
+		example: "p2pdvm run -n 4 --peers 4 ./heat 2000 256",
+		flags: func(fs *pflag.FlagSet) {
+			rjf = addJobFlags(fs)
+			k, _ := strconv.Atoi(env("PEERS", "4"))
+			peers = fs.Int("peers", k, "number of local peers in the embedded cluster [$P2PDVM_PEERS]")
+		},
+		run: func(_ *pflag.FlagSet, args []string) int {
+			spec, err := rjf.spec("run", args)
+			if err != nil {
+				return fail("run", err)
+			}
+			if *peers < 1 || *peers > 64 {
+				return fail("run", fmt.Errorf("--peers %d: between 1 and 64", *peers))
+			}
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			c, err := dvm.StartCluster(ctx, *peers, "", nil)
+			if err != nil {
+				return fail("run", err)
+			}
+			defer c.Close()
+			j, err := c.Peers[0].Submit(ctx, spec)
+			if err != nil {
+				return fail("run", err)
+			}
+			go func() {
+				<-ctx.Done()
+				_ = c.Peers[0].Kill(j.ID(), "interrupted", dvm.ExitInterrupted)
+			}()
+			out := newPrinter(*rjf.label)
+			err = j.Output(context.Background(), true, func(ch dvm.Chunk) error { out.write(ch); return nil })
+			out.flush()
+			if err != nil {
+				return fail("run", err)
+			}
+			rec, _ := j.Wait(context.Background())
+			return report(rec)
+		},
+	})
+}
+
+// report prints why a job failed and returns its exit status.
+func report(rec dvm.JobRecord) int {
+	if rec.State == dvm.JobDone {
+		return 0
+	}
+	msg := fmt.Sprintf("job %s %s", rec.ID, rec.State)
+	for _, r := range rec.Ranks {
+		if r.State == dvm.RankExited && r.Exit != 0 || r.State == dvm.RankLost {
+			msg += fmt.Sprintf(": rank %d %s with code %d", r.Rank, r.State, r.Exit)
+			break
+		}
+	}
+	if rec.Err != "" {
+		msg += " (" + rec.Err + ")"
+	}
+	fmt.Fprintf(os.Stderr, "p2pdvm: %s\n", msg)
+	if rec.ExitCode == 0 {
+		return 1
+	}
+	return rec.ExitCode
+}
+
+// printer writes ranks' output to stdout and stderr, whole lines with a
+// [rank] prefix under --label (as hydra's -l does), raw otherwise.
+type printer struct {
+	label bool
+	part  map[[2]int][]byte
+}
+
+func newPrinter(label bool) *printer { return &printer{label: label, part: map[[2]int][]byte{}} }
+
+func (p *printer) dest(fd int) io.Writer {
+	if fd == 2 {
+		return os.Stderr
+	}
+	return os.Stdout
+}
+
+func (p *printer) write(c dvm.Chunk) {
+	w := p.dest(c.FD)
+	if !p.label {
+		_, _ = w.Write(c.Data)
+		return
+	}
+	k := [2]int{c.Rank, c.FD}
+	buf := append(p.part[k], c.Data...)
+	var out bytes.Buffer
+	for {
+		i := bytes.IndexByte(buf, '\n')
+		if i < 0 {
+			break
+		}
+		fmt.Fprintf(&out, "[%d] %s\n", c.Rank, buf[:i])
+		buf = buf[i+1:]
+	}
+	p.part[k] = append([]byte(nil), buf...)
+	_, _ = w.Write(out.Bytes())
+}
+
+func (p *printer) flush() {
+	for k, b := range p.part {
+		if len(b) > 0 {
+			fmt.Fprintf(p.dest(k[1]), "[%d] %s\n", k[0], b)
+		}
+	}
+	clear(p.part)
+}
