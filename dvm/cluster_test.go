@@ -3,23 +3,14 @@ package dvm
 import (
 	"context"
 	"log/slog"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/p2pdvm/p2pdvm/internal/testutil"
 )
 
-// buildProg compiles a test program once per test binary run.
-func buildProg(t *testing.T, pkg string) string {
-	t.Helper()
-	out := filepath.Join(t.TempDir(), filepath.Base(pkg))
-	cmd := exec.Command("go", "build", "-o", out, pkg)
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build %s: %v\n%s", pkg, err, b)
-	}
-	return out
-}
+func buildProg(t *testing.T, pkg string) string { return testutil.BuildGo(t, pkg) }
 
 func collect(t *testing.T, j *Job) (string, JobRecord) {
 	t.Helper()

@@ -72,6 +72,10 @@ func (o *outbound) route(ctx context.Context, m *wire.Msg) error {
 			o.hosts.Store(rankID{m.Job, int(m.Dst)}, loc.Host)
 			return nil
 		}
+		if errors.Is(err, wire.ErrGone) || o.p.procs.isKilled(m.Job) {
+			// The job is over: nobody is left to receive this.
+			return nil
+		}
 		// Not found: the spawn has not reached the owner yet, or our idea
 		// of the owner is stale. Look the owner up again after a pause.
 		o.p.forgetOwner(key)

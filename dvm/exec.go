@@ -185,11 +185,14 @@ func (p *Peer) handleKill(_ context.Context, from peer.ID, body json.RawMessage)
 	if err := decodeBody(body, &req); err != nil {
 		return nil, err
 	}
-	for _, pr := range p.procs.jobProcs(req.Job) {
+	prs := p.procs.jobProcs(req.Job)
+	for _, pr := range prs {
 		if pr.submitter != from && from != p.h.ID() {
 			return nil, fmt.Errorf("%w: only the submitter of job %s may kill it", wire.ErrDenied, req.Job)
 		}
-		pr.kill()
+	}
+	if len(prs) > 0 {
+		p.procs.killJob(req.Job)
 	}
 	return nil, nil
 }

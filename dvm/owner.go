@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
@@ -28,11 +29,24 @@ type rankID struct {
 
 // locTable holds the location objects this peer owns.
 type locTable struct {
-	mu sync.RWMutex
-	m  map[rankID]Location
+	mu    sync.RWMutex
+	m     map[rankID]Location
+	ended map[string]time.Time // released jobs, so late messages are dropped, not retried
 }
 
-func newLocTable() *locTable { return &locTable{m: map[rankID]Location{}} }
+// tombstoneTTL is how long an owner remembers that a job ended.
+const tombstoneTTL = 10 * time.Minute
+
+func newLocTable() *locTable {
+	return &locTable{m: map[rankID]Location{}, ended: map[string]time.Time{}}
+}
+
+func (t *locTable) isEnded(job string) bool {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	_, ok := t.ended[job]
+	return ok
+}
 
 func (t *locTable) get(job string, rank int) (Location, bool) {
 	t.mu.RLock()
@@ -50,11 +64,23 @@ func (t *locTable) put(l Location) {
 func (t *locTable) releaseJob(job string, by peer.ID) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	released := false
 	for k, l := range t.m {
 		if k.job == job && l.Submitter == by {
 			delete(t.m, k)
+			released = true
 		}
 	}
+	if !released {
+		return
+	}
+	now := time.Now()
+	for j, at := range t.ended {
+		if now.Sub(at) > tombstoneTTL {
+			delete(t.ended, j)
+		}
+	}
+	t.ended[job] = now
 }
 
 func (t *locTable) count() int {
@@ -131,6 +157,9 @@ func (p *Peer) handleRoute(_ context.Context, _ peer.ID, body json.RawMessage) (
 		return nil, fmt.Errorf("%w: %v", wire.ErrBadRequest, err)
 	}
 	loc, ok := p.locs.get(m.Job, int(m.Dst))
+	if !ok && p.locs.isEnded(m.Job) {
+		return nil, fmt.Errorf("%w: job %s has ended", wire.ErrGone, m.Job)
+	}
 	if !ok {
 		return nil, fmt.Errorf("%w: no location object for %s:%d here", wire.ErrNotFound, m.Job, m.Dst)
 	}

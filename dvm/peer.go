@@ -149,14 +149,16 @@ func (p *Peer) Close() error {
 		var errs []error
 		p.jobs.killAll(p, "peer shutting down")
 		p.procs.killAll()
+		// Cancel first: it ends route retries and RPCs that the socket
+		// servers below would otherwise wait for.
+		p.cancel()
+		p.procs.wait()
 		if p.ctl != nil {
 			errs = append(errs, p.ctl.close())
 		}
 		if p.psock != nil {
 			errs = append(errs, p.psock.close())
 		}
-		p.cancel()
-		p.procs.wait()
 		p.out.close()
 		errs = append(errs, p.dht.Close(), p.h.Close())
 		p.wg.Wait()

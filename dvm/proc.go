@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
@@ -114,13 +115,21 @@ func (pr *proc) started(pid int) {
 // procTable indexes the processes hosted here by rank and by token.
 type procTable struct {
 	mu      sync.RWMutex
+	killed  map[string]time.Time // jobs killed here: their sends are dropped
 	byRank  map[rankID]*proc
 	byTok   map[string]*proc
 	running sync.WaitGroup
 }
 
 func newProcTable() *procTable {
-	return &procTable{byRank: map[rankID]*proc{}, byTok: map[string]*proc{}}
+	return &procTable{byRank: map[rankID]*proc{}, byTok: map[string]*proc{}, killed: map[string]time.Time{}}
+}
+
+func (t *procTable) isKilled(job string) bool {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	_, ok := t.killed[job]
+	return ok
 }
 
 func (t *procTable) add(pr *proc) bool {
@@ -190,6 +199,17 @@ func (t *procTable) jobHasProcs(job string) bool {
 }
 
 func (t *procTable) killJob(job string) {
+	if job != "" {
+		t.mu.Lock()
+		now := time.Now()
+		for j, at := range t.killed {
+			if now.Sub(at) > tombstoneTTL {
+				delete(t.killed, j)
+			}
+		}
+		t.killed[job] = now
+		t.mu.Unlock()
+	}
 	for _, pr := range t.jobProcs(job) {
 		pr.kill()
 	}

@@ -143,15 +143,16 @@ func (j *jobCore) kill(reason string, code int, state JobState) action {
 		j.rec.ExitCode = code
 		j.rec.Err = reason
 	}
-	a := action{killAll: j.live > 0 && !j.killSent}
-	j.killSent = true
 	// Ranks that never got a host will never report; count them out now.
+	// A spawn still in flight is killed when its placement arrives.
 	for i := range j.rec.Ranks {
 		if j.rec.Ranks[i].State == RankPending {
 			j.rec.Ranks[i].State = RankKilled
 			j.live--
 		}
 	}
+	a := action{killAll: j.live > 0 && !j.killSent}
+	j.killSent = true
 	if j.live == 0 {
 		a.ended = true
 	}

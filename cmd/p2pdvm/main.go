@@ -74,9 +74,11 @@ func usage(w *os.File) {
 	fmt.Fprintln(w, "\nRun 'p2pdvm COMMAND --help' for a command's flags and an example.")
 }
 
-// fail prints a one-line error and returns the exit code for it.
+// fail prints a one-line error and returns the exit code for it. libp2p's
+// dial errors list one address per line; a user wants one line to read.
 func fail(cmd string, err error) int {
-	fmt.Fprintf(os.Stderr, "p2pdvm %s: %v\n", cmd, err)
+	msg := strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", "; ")), " ")
+	fmt.Fprintf(os.Stderr, "p2pdvm %s: %s\n", cmd, msg)
 	return 1
 }
 

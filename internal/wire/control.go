@@ -49,6 +49,7 @@ const (
 	CodeBadRequest  Code = "bad_request"
 	CodeUnavailable Code = "unavailable"
 	CodeInternal    Code = "internal"
+	CodeGone        Code = "gone"
 )
 
 // Sentinels that codes map to.
@@ -58,6 +59,8 @@ var (
 	ErrBadRequest  = errors.New("bad request")
 	ErrUnavailable = errors.New("unavailable")
 	ErrInternal    = errors.New("internal error")
+	// ErrGone means the thing existed and has ended (a finished job).
+	ErrGone = errors.New("gone")
 )
 
 var codeErr = map[Code]error{
@@ -66,6 +69,7 @@ var codeErr = map[Code]error{
 	CodeBadRequest:  ErrBadRequest,
 	CodeUnavailable: ErrUnavailable,
 	CodeInternal:    ErrInternal,
+	CodeGone:        ErrGone,
 }
 
 // CodeOf classifies err for the wire.

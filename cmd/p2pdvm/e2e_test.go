@@ -1,0 +1,317 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/p2pdvm/p2pdvm/internal/testutil"
+)
+
+// These tests drive the real binary: real peer processes on loopback TCP,
+// the real CLI, real rank processes.
+
+var binPath string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "p2pdvm-e2e-")
+	if err != nil {
+		panic(err)
+	}
+	binPath = filepath.Join(dir, "p2pdvm")
+	if out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build p2pdvm: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type peerProc struct {
+	cmd  *exec.Cmd
+	dir  string
+	addr string
+	sock string
+}
+
+// startPeers starts k peer processes, each joining through the first, and
+// waits until each is connected to all the others.
+func startPeers(t *testing.T, k int) []*peerProc {
+	t.Helper()
+	base := t.TempDir()
+	var ps []*peerProc
+	for i := 0; i < k; i++ {
+		dir := filepath.Join(base, fmt.Sprint(i))
+		args := []string{"peer", "--listen", "/ip4/127.0.0.1/tcp/0", "--data", dir}
+		if i > 0 {
+			args = append(args, "--bootstrap", ps[0].addr)
+		}
+		p := &peerProc{cmd: exec.Command(binPath, args...), dir: dir, sock: filepath.Join(dir, "ctl.sock")}
+		out, err := p.cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var stderr bytes.Buffer
+		p.cmd.Stderr = &stderr
+		if err := p.cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { stopPeer(t, p) })
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			line := sc.Text()
+			if a, ok := strings.CutPrefix(line, "listening on "); ok && p.addr == "" {
+				p.addr = a
+			}
+			if strings.HasPrefix(line, "control socket:") {
+				break
+			}
+		}
+		if p.addr == "" {
+			t.Fatalf("peer %d did not start: %s", i, stderr.String())
+		}
+		go func() { // keep draining so the peer never blocks on stdout
+			for sc.Scan() {
+			}
+		}()
+		ps = append(ps, p)
+	}
+	for _, p := range ps {
+		testutil.Eventually(t, 20*time.Second, "peers to connect", func() bool {
+			out, _, code := cli(t, "peers", "--json", "--peer", p.sock)
+			var list []map[string]any
+			return code == 0 && json.Unmarshal([]byte(out), &list) == nil && len(list) >= k-1
+		})
+	}
+	return ps
+}
+
+func stopPeer(t *testing.T, p *peerProc) {
+	if p.cmd.ProcessState != nil {
+		return
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { _ = p.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Errorf("peer %s did not leave within 10s of SIGTERM", p.dir)
+		_ = p.cmd.Process.Kill()
+		<-done
+	}
+	if _, err := os.Stat(p.sock); err == nil {
+		t.Errorf("peer %s left its control socket behind", p.dir)
+	}
+}
+
+// cli runs the binary and returns stdout, stderr and the exit code.
+func cli(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binPath, args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("run %v: %v", args, err)
+	}
+	return out.String(), errb.String(), code
+}
+
+// ranksUnder lists live processes whose executable lies under dir: the
+// ranks the peers with data dirs under dir are running.
+func ranksUnder(dir string) []string {
+	var out []string
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		exe, err := os.Readlink(filepath.Join("/proc", e.Name(), "exe"))
+		if err == nil && strings.HasPrefix(exe, dir) {
+			out = append(out, e.Name()+":"+exe)
+		}
+	}
+	return out
+}
+
+func noOrphans(t *testing.T, ps []*peerProc) {
+	t.Helper()
+	dir := filepath.Dir(ps[0].dir)
+	testutil.Eventually(t, 10*time.Second, "rank processes to be gone", func() bool { return len(ranksUnder(dir)) == 0 })
+}
+
+func alltoall(t *testing.T) string { return testutil.BuildGo(t, "../../dvm/testdata/alltoall") }
+
+func TestE2EJobLifecycle(t *testing.T) {
+	prog := alltoall(t)
+	ps := startPeers(t, 4)
+	out, errs, code := cli(t, "submit", "--peer", ps[1].sock, "-n", "4", "--label", prog, "50")
+	if code != 0 {
+		t.Fatalf("submit exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errs)
+	}
+	for r := 0; r < 4; r++ {
+		if !strings.Contains(out, fmt.Sprintf("[%d] rank %d of 4 ok\n", r, r)) {
+			t.Errorf("missing labelled line of rank %d:\n%s", r, out)
+		}
+	}
+	jobs, _, _ := cli(t, "jobs", "--peer", ps[1].sock)
+	if !regexp.MustCompile(`(?m)^[0-9a-f]{12}\s+done\s+4\s+0\s`).MatchString(jobs) {
+		t.Errorf("jobs does not list a done 4-rank job:\n%s", jobs)
+	}
+	id := strings.Fields(strings.Split(jobs, "\n")[1])[0]
+	// status and logs work from a peer that did not submit the job.
+	testutil.Eventually(t, 10*time.Second, "status done from another peer", func() bool {
+		st, _, code := cli(t, "status", "--peer", ps[3].sock, id)
+		return code == 0 && strings.Contains(st, "done")
+	})
+	logs, _, code := cli(t, "logs", "--peer", ps[2].sock, id)
+	if code != 0 || strings.Count(logs, " ok\n") != 4 {
+		t.Errorf("logs from another peer (exit %d):\n%s", code, logs)
+	}
+	noOrphans(t, ps)
+}
+
+func TestE2ERankCrash(t *testing.T) {
+	prog := alltoall(t)
+	ps := startPeers(t, 3)
+	_, errs, code := cli(t, "submit", "--peer", ps[0].sock, "-n", "4", prog, "1000000", "16", "2")
+	if code != 7 {
+		t.Fatalf("submit exit %d, want the failing rank's 7; stderr:\n%s", code, errs)
+	}
+	if !strings.Contains(errs, "rank 2 exited with code 7") {
+		t.Errorf("stderr does not name the failing rank:\n%s", errs)
+	}
+	jobs, _, _ := cli(t, "jobs", "--json", "--peer", ps[0].sock)
+	var recs []struct {
+		ID    string
+		State string
+		Ranks []struct {
+			Rank  int
+			State string
+			Exit  int
+		}
+	}
+	if err := json.Unmarshal([]byte(jobs), &recs); err != nil || len(recs) != 1 {
+		t.Fatalf("jobs --json: %v\n%s", err, jobs)
+	}
+	if recs[0].State != "failed" || recs[0].Ranks[2].State != "exited" || recs[0].Ranks[2].Exit != 7 {
+		t.Errorf("record does not show rank 2 failing with 7: %+v", recs[0])
+	}
+	noOrphans(t, ps)
+}
+
+func TestE2EKillAndInterrupt(t *testing.T) {
+	ps := startPeers(t, 2)
+	sleep, err := exec.LookPath("sleep")
+	if err != nil {
+		t.Skip("no sleep binary")
+	}
+	// kill JOB from the submitting peer ends submit with 137.
+	sub := exec.Command(binPath, "submit", "--peer", ps[0].sock, "-n", "3", sleep, "300")
+	var serr bytes.Buffer
+	sub.Stderr = &serr
+	if err := sub.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var id string
+	testutil.Eventually(t, 20*time.Second, "the job to run", func() bool {
+		out, _, _ := cli(t, "jobs", "--peer", ps[0].sock)
+		for _, l := range strings.Split(out, "\n") {
+			if f := strings.Fields(l); len(f) > 2 && f[1] == "running" {
+				id = f[0]
+				return true
+			}
+		}
+		return false
+	})
+	if _, errs, code := cli(t, "kill", "--peer", ps[1].sock, id); code == 0 {
+		t.Errorf("kill from a peer that did not submit the job succeeded")
+	} else if !strings.Contains(errs, "no such job") {
+		t.Errorf("kill from another peer: %s", errs)
+	}
+	if _, errs, code := cli(t, "kill", "--peer", ps[0].sock, id); code != 0 {
+		t.Fatalf("kill: %s", errs)
+	}
+	err = sub.Wait()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 137 {
+		t.Errorf("submit after kill: %v, want exit 137; stderr %s", err, serr.String())
+	}
+	noOrphans(t, ps)
+
+	// Ctrl-C on submit kills the job everywhere.
+	sub = exec.Command(binPath, "submit", "--peer", ps[0].sock, "-n", "2", sleep, "300")
+	if err := sub.Start(); err != nil {
+		t.Fatal(err)
+	}
+	testutil.Eventually(t, 20*time.Second, "ranks to start", func() bool { return len(ranksUnder(filepath.Dir(ps[0].dir))) == 2 })
+	_ = sub.Process.Signal(os.Interrupt)
+	err = sub.Wait()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 130 {
+		t.Errorf("submit after Ctrl-C: %v, want exit 130", err)
+	}
+	noOrphans(t, ps)
+}
+
+func TestE2EBadInput(t *testing.T) {
+	ps := startPeers(t, 1)
+	sock := ps[0].sock
+	noexec := filepath.Join(t.TempDir(), "data.txt")
+	_ = os.WriteFile(noexec, []byte("not a program"), 0o644)
+	cases := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"missing program", []string{"submit", "--peer", sock, "-n", "2", "./no-such-prog"}, 1, "no such file"},
+		{"not executable", []string{"submit", "--peer", sock, "-n", "2", noexec}, 1, "not an executable"},
+		{"zero ranks", []string{"submit", "--peer", sock, "-n", "0", "/bin/true"}, 1, "between 1 and"},
+		{"absurd ranks", []string{"submit", "--peer", sock, "-n", "10000000", "/bin/true"}, 1, "between 1 and"},
+		{"unknown flag", []string{"submit", "--bogus", "/bin/true"}, 2, "unknown flag"},
+		{"no program", []string{"submit", "--peer", sock, "-n", "1"}, 1, "no program"},
+		{"no control socket", []string{"jobs", "--peer", "/nonexistent/ctl.sock"}, 1, "no p2pdvm peer"},
+		{"malformed bootstrap", []string{"peer", "--data", t.TempDir(), "--listen", "/ip4/127.0.0.1/tcp/0", "--bootstrap", "not-a-multiaddr"}, 1, "bootstrap address"},
+		{"bootstrap without id", []string{"peer", "--data", t.TempDir(), "--listen", "/ip4/127.0.0.1/tcp/0", "--bootstrap", "/ip4/127.0.0.1/tcp/1"}, 1, "/p2p/"},
+		{"unreachable bootstrap", []string{"peer", "--data", t.TempDir(), "--listen", "/ip4/127.0.0.1/tcp/0", "--bootstrap", "/ip4/127.0.0.1/tcp/1/p2p/" + peerID(t, ps[0])}, 1, "no bootstrap peer reachable"},
+		{"unknown job", []string{"status", "--peer", sock, "ffffffffffff"}, 1, "not found"},
+		{"unknown command", []string{"frobnicate"}, 2, "unknown command"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			start := time.Now()
+			out, errs, code := cli(t, c.args...)
+			if code != c.code || !strings.Contains(errs, c.want) {
+				t.Fatalf("exit %d stderr %q, want exit %d and %q (stdout %q)", code, errs, c.code, c.want, out)
+			}
+			if lines := strings.Count(strings.TrimSpace(errs), "\n") + 1; lines != 1 {
+				t.Errorf("error is %d lines, want one: %q", lines, errs)
+			}
+			if d := time.Since(start); d > 15*time.Second {
+				t.Errorf("took %v to fail", d)
+			}
+		})
+	}
+	// Nothing above disturbed the peer.
+	if out, errs, code := cli(t, "submit", "--peer", sock, "-n", "2", alltoall(t), "5"); code != 0 || strings.Count(out, " ok") != 2 {
+		t.Fatalf("peer unusable after bad input: exit %d %s %s", code, out, errs)
+	}
+}
+
+func peerID(t *testing.T, p *peerProc) string {
+	i := strings.LastIndex(p.addr, "/p2p/")
+	return p.addr[i+5:]
+}

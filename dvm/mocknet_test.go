@@ -1,0 +1,75 @@
+package dvm
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	mocknet "github.com/libp2p/go-libp2p/p2p/net/mock"
+
+	"github.com/p2pdvm/p2pdvm/internal/testutil"
+)
+
+// mockCluster starts n peers on libp2p's in-memory network with the real
+// kad-dht and waits until their routing tables are full enough that owner
+// lookups agree.
+func mockCluster(t *testing.T, n int) []*Peer {
+	t.Helper()
+	mn := mocknet.New()
+	t.Cleanup(func() { mn.Close() })
+	dir := t.TempDir()
+	var peers []*Peer
+	for i := 0; i < n; i++ {
+		h, err := mn.GenPeer()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := DefaultConfig(filepath.Join(dir, fmt.Sprint(i)))
+		cfg.ControlSocket = false
+		cfg.Logger = testLogger(t)
+		p, err := NewWithHost(cfg, h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { p.Close() })
+		peers = append(peers, p)
+	}
+	if err := mn.LinkAll(); err != nil {
+		t.Fatal(err)
+	}
+	if err := mn.ConnectAllButSelf(); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range peers {
+		testutil.Eventually(t, 30*time.Second, "full routing tables", func() bool {
+			return p.dht.RoutingTable().Size() >= n-1
+		})
+	}
+	return peers
+}
+
+func TestMocknetExactlyOnceFIFO(t *testing.T) {
+	prog := buildProg(t, "./testdata/alltoall")
+	peers := mockCluster(t, 16)
+	ctx := context.Background()
+	j, err := peers[5].Submit(ctx, Spec{Program: prog, N: 8, Args: []string{"200", "64"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, rec := collect(t, j)
+	if rec.State != JobDone {
+		t.Fatalf("job %s (exit %d): %s\n%s", rec.State, rec.ExitCode, rec.Err, out)
+	}
+	if got := strings.Count(out, " ok\n"); got != 8 {
+		t.Fatalf("%d ranks reported ok, want 8:\n%s", got, out)
+	}
+	// The final record reaches the owner of the job's key, and any peer
+	// finds it there through the DHT.
+	testutil.Eventually(t, 10*time.Second, "done record at the owner", func() bool {
+		r2, err := peers[11].JobStatus(ctx, j.ID())
+		return err == nil && r2.State == JobDone
+	})
+}
