@@ -27,7 +27,7 @@ type outbound struct {
 	p       *Peer
 	mu      sync.Mutex
 	streams map[peer.ID]*outStream
-	hosts   sync.Map // rankID -> peer.ID
+	locs    sync.Map // rankID -> Location, learned from owners
 }
 
 type outStream struct {
@@ -40,22 +40,24 @@ func newOutbound(p *Peer) *outbound {
 	return &outbound{p: p, streams: map[peer.ID]*outStream{}}
 }
 
-// send delivers m from a local rank: directly when its destination's host
-// is known, else routed by key through the owner of the destination's
-// location object, which forwards it and answers with the location.
-func (o *outbound) send(ctx context.Context, m *wire.Msg) error {
-	if h, ok := o.hosts.Load(rankID{m.Job, int(m.Dst)}); ok {
-		err := o.forward(h.(peer.ID), m)
+// send delivers m from a local rank: straight to its destination's host
+// when the location is known, else routed by key through the owner of the
+// destination's location object, which forwards it and answers with the
+// location. It returns the location (zero if the job is over).
+func (o *outbound) send(ctx context.Context, m *wire.Msg) (Location, error) {
+	if v, ok := o.locs.Load(rankID{m.Job, int(m.Dst)}); ok {
+		loc := v.(Location)
+		err := o.forward(loc.Host, m)
 		if err == nil {
-			return nil
+			return loc, nil
 		}
-		o.hosts.Delete(rankID{m.Job, int(m.Dst)})
-		o.p.log.Debug("direct send failed, routing", "job", m.Job, "dst", m.Dst, "err", err)
+		o.locs.Delete(rankID{m.Job, int(m.Dst)})
+		o.p.log.Debug("send to cached host failed, routing", "job", m.Job, "dst", m.Dst, "err", err)
 	}
 	return o.route(ctx, m)
 }
 
-func (o *outbound) route(ctx context.Context, m *wire.Msg) error {
+func (o *outbound) route(ctx context.Context, m *wire.Msg) (Location, error) {
 	key := RankKey(m.Job, int(m.Dst))
 	body := m.AppendFrame(nil, wire.TypeData)[wire.HeaderLen:]
 	deadline := time.Now().Add(o.p.cfg.RouteTimeout)
@@ -69,22 +71,22 @@ func (o *outbound) route(ctx context.Context, m *wire.Msg) error {
 			cancel()
 		}
 		if err == nil {
-			o.hosts.Store(rankID{m.Job, int(m.Dst)}, loc.Host)
-			return nil
+			o.locs.Store(rankID{m.Job, int(m.Dst)}, loc)
+			return loc, nil
 		}
 		if errors.Is(err, wire.ErrGone) || o.p.procs.isKilled(m.Job) {
 			// The job is over: nobody is left to receive this.
-			return nil
+			return Location{}, nil
 		}
 		// Not found: the spawn has not reached the owner yet, or our idea
 		// of the owner is stale. Look the owner up again after a pause.
 		o.p.forgetOwner(key)
 		if !errors.Is(err, wire.ErrNotFound) && !errors.Is(err, wire.ErrUnavailable) || time.Now().After(deadline) {
-			return fmt.Errorf("dvm: route %s:%d->%d: %w", m.Job, m.Src, m.Dst, err)
+			return Location{}, fmt.Errorf("dvm: route %s:%d->%d: %w", m.Job, m.Src, m.Dst, err)
 		}
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return Location{}, ctx.Err()
 		case <-time.After(backoff):
 		}
 		backoff = min(backoff*2, 500*time.Millisecond)
@@ -172,9 +174,9 @@ func (o *outbound) drop(host peer.ID, st *outStream) {
 }
 
 func (o *outbound) dropJob(job string) {
-	o.hosts.Range(func(k, _ any) bool {
+	o.locs.Range(func(k, _ any) bool {
 		if k.(rankID).job == job {
-			o.hosts.Delete(k)
+			o.locs.Delete(k)
 		}
 		return true
 	})
@@ -223,86 +225,20 @@ func (p *Peer) serveData(s network.Stream) {
 	}
 }
 
-// inbound puts messages for local ranks back in per-(job, src, dst) order
-// and drops duplicates, so delivery is exactly once and FIFO whether a
-// message came routed, direct, or (later) retransmitted.
-type inbound struct {
-	p     *Peer
-	mu    sync.Mutex
-	pairs map[pairKey]*reorder
-}
+// inbound hands messages that arrived for ranks hosted here to their
+// processes. Ordering and duplicate suppression happen in the receiving
+// process (peal), end to end, because messages between ranks may also
+// travel over direct connections that bypass the peers.
+type inbound struct{ p *Peer }
 
-type pairKey struct {
-	job      string
-	src, dst uint32
-}
-
-type reorder struct {
-	mu      sync.Mutex
-	next    uint64
-	pending map[uint64]wire.Msg // owned copies of early messages
-}
-
-// maxEarly bounds the messages held for one pair while an earlier one is
-// missing; a peer sending past it is misbehaving.
-const maxEarly = 1 << 16
-
-func newInbound(p *Peer) *inbound { return &inbound{p: p, pairs: map[pairKey]*reorder{}} }
+func newInbound(p *Peer) *inbound { return &inbound{p: p} }
 
 // accept takes a message whose payload may alias a reused buffer.
 func (in *inbound) accept(m *wire.Msg) {
 	if !in.p.procs.has(m.Job, int(m.Dst)) {
-		// Not hosted here (the rank ended, or a peer is guessing): keep no
-		// state for it.
+		// Not hosted here (the rank ended, or a peer is guessing): drop it.
 		in.p.log.Debug("message for a rank not hosted here", "job", m.Job, "rank", m.Dst)
 		return
 	}
-	k := pairKey{m.Job, m.Src, m.Dst}
-	in.mu.Lock()
-	r, ok := in.pairs[k]
-	if !ok {
-		r = &reorder{next: 1}
-		in.pairs[k] = r
-	}
-	in.mu.Unlock()
-
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	switch {
-	case m.Seq < r.next:
-		return // duplicate
-	case m.Seq > r.next:
-		if len(r.pending) >= maxEarly {
-			in.p.log.Warn("reorder buffer full, dropping", "job", m.Job, "src", m.Src, "dst", m.Dst)
-			return
-		}
-		if r.pending == nil {
-			r.pending = map[uint64]wire.Msg{}
-		}
-		c := *m
-		c.Payload = append([]byte(nil), m.Payload...)
-		r.pending[m.Seq] = c
-		return
-	}
 	in.p.procs.deliver(m)
-	r.next++
-	for {
-		nm, ok := r.pending[r.next]
-		if !ok {
-			return
-		}
-		delete(r.pending, r.next)
-		in.p.procs.deliver(&nm)
-		r.next++
-	}
-}
-
-func (in *inbound) dropJob(job string) {
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	for k := range in.pairs {
-		if k.job == job {
-			delete(in.pairs, k)
-		}
-	}
 }

@@ -51,28 +51,42 @@ func (p *Peer) handleStart(ctx context.Context, from peer.ID, body json.RawMessa
 	if err != nil {
 		return nil, fmt.Errorf("program for job %s: %w", req.Job, err)
 	}
-	return nil, p.startProc(ctx, &req, bin)
+	return p.startProc(ctx, &req, bin)
 }
 
-func (p *Peer) startProc(ctx context.Context, req *spawnReq, bin string) error {
+func (p *Peer) startProc(ctx context.Context, req *spawnReq, bin string) (*startReply, error) {
 	tok := make([]byte, 16)
 	_, _ = rand.Read(tok)
 	wdir := filepath.Join(p.cfg.DataDir, "work", req.Job, strconv.Itoa(req.Rank))
 	if err := os.MkdirAll(wdir, 0o700); err != nil {
-		return fmt.Errorf("%w: work dir: %v", wire.ErrInternal, err)
+		return nil, fmt.Errorf("%w: work dir: %v", wire.ErrInternal, err)
 	}
-	welcome, _ := json.Marshal(wire.Welcome{Job: req.Job, Rank: req.Rank, Size: req.Size})
+	// The host opens the rank's listening socket and hands it over, so its
+	// address is known before the process runs and can go into the
+	// location object with the placement.
+	ln, addrs, lnErr := p.rankListener()
+	if lnErr != nil {
+		p.log.Warn("no direct listener for rank; its messages go through peers", "job", req.Job, "rank", req.Rank, "err", lnErr)
+	}
+	w := wire.Welcome{Job: req.Job, Rank: req.Rank, Size: req.Size}
+	if ln != nil && len(req.Cert) > 0 {
+		w.Cert, w.Key, w.ListenFD = req.Cert, req.Key, 3
+	}
+	welcome, _ := json.Marshal(w)
 	pr := &proc{
 		job: req.Job, rank: req.Rank, size: req.Size, token: hex.EncodeToString(tok),
 		submitter: req.Submitter, done: make(chan struct{}), welcome: welcome,
 	}
+	if ln != nil {
+		defer ln.Close() // the child holds its own copy
+	}
 	if !p.procs.add(pr) {
-		return nil // a retried start: it already runs here
+		return &startReply{}, nil // a retried start: it already runs here
 	}
 	sink, err := p.openOutput(ctx, req.Submitter, req.Job, req.Rank)
 	if err != nil {
 		p.procs.remove(pr)
-		return err
+		return nil, err
 	}
 	cmd := exec.Command(bin, req.Args...)
 	cmd.Args[0] = req.Program
@@ -92,12 +106,15 @@ func (p *Peer) startProc(ctx context.Context, req *spawnReq, bin string) error {
 	// Own process group, so a kill reaches whatever the rank started; and
 	// the rank dies with its host peer rather than running on unowned.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if w.ListenFD == 3 {
+		cmd.ExtraFiles = []*os.File{ln}
+	}
 	stdout, err1 := cmd.StdoutPipe()
 	stderr, err2 := cmd.StderrPipe()
 	if err := errors.Join(err1, err2); err != nil {
 		p.procs.remove(pr)
 		sink.close()
-		return fmt.Errorf("%w: pipes: %v", wire.ErrInternal, err)
+		return nil, fmt.Errorf("%w: pipes: %v", wire.ErrInternal, err)
 	}
 	p.procs.running.Add(1)
 	if err := cmd.Start(); err != nil {
@@ -105,13 +122,16 @@ func (p *Peer) startProc(ctx context.Context, req *spawnReq, bin string) error {
 		p.procs.remove(pr)
 		_ = sink.exit(wire.Exit{Code: 127, Err: err.Error()})
 		sink.close()
-		return fmt.Errorf("%w: start %s: %v", wire.ErrInternal, req.Program, err)
+		return nil, fmt.Errorf("%w: start %s: %v", wire.ErrInternal, req.Program, err)
 	}
 	pr.cmd = cmd
 	pr.started(cmd.Process.Pid)
 	p.log.Debug("started rank", "job", req.Job, "rank", req.Rank, "pid", cmd.Process.Pid)
 	go p.runProc(pr, sink, stdout, stderr, wdir)
-	return nil
+	if w.ListenFD == 0 {
+		addrs = nil
+	}
+	return &startReply{Addrs: addrs}, nil
 }
 
 // runProc pumps the process's output to the submitter, reaps it, reports
@@ -155,7 +175,6 @@ func (p *Peer) runProc(pr *proc, sink outputSink, stdout, stderr io.Reader, wdir
 	_ = os.RemoveAll(wdir)
 	if !p.procs.jobHasProcs(pr.job) {
 		_ = os.Remove(filepath.Dir(wdir))
-		p.in.dropJob(pr.job)
 		p.out.dropJob(pr.job)
 	}
 	p.log.Debug("rank ended", "job", pr.job, "rank", pr.rank, "code", ex.Code)

@@ -20,6 +20,9 @@ type Location struct {
 	Host      peer.ID `json:"host"`
 	Submitter peer.ID `json:"submitter"`
 	Version   uint64  `json:"version"`
+	// Addrs are host:port endpoints where the rank process itself accepts
+	// direct (TLS, job-certificate) connections from the job's other ranks.
+	Addrs []string `json:"addrs,omitempty"`
 }
 
 type rankID struct {
@@ -101,6 +104,16 @@ type spawnReq struct {
 	Program   string   `json:"program"` // base name, for ps and logs
 	Args      []string `json:"args,omitempty"`
 	Version   uint64   `json:"version,omitempty"`
+	// The job's shared TLS credentials for direct rank connections. They
+	// travel only over the encrypted control plane and into the ranks'
+	// welcome; never into the job record.
+	Cert []byte `json:"cert,omitempty"`
+	Key  []byte `json:"key,omitempty"`
+}
+
+// startReply is a host's answer to proc.start.
+type startReply struct {
+	Addrs []string `json:"addrs,omitempty"`
 }
 
 func (r *spawnReq) validate() error {
@@ -132,9 +145,11 @@ func (p *Peer) handleSpawn(ctx context.Context, from peer.ID, body json.RawMessa
 	host := pickHost(p.livePeers(), req.Job, req.Rank)
 	loc := Location{Job: req.Job, Rank: req.Rank, Host: host, Submitter: req.Submitter, Version: 1}
 	req.Version = loc.Version
-	if err := p.call(ctx, host, "proc.start", req, nil); err != nil {
+	var sr startReply
+	if err := p.call(ctx, host, "proc.start", req, &sr); err != nil {
 		return nil, fmt.Errorf("start rank %d on %s: %w", req.Rank, shortID(host), err)
 	}
+	loc.Addrs = sr.Addrs
 	p.locs.put(loc)
 	p.log.Debug("placed rank", "job", req.Job, "rank", req.Rank, "host", shortID(host))
 	return loc, nil

@@ -1,6 +1,7 @@
 package dvm
 
 import (
+	"encoding/json"
 	"net"
 	"os/exec"
 	"sync"
@@ -87,6 +88,18 @@ func (pr *proc) deliver(m *wire.Msg) {
 	}
 	if err != nil {
 		pr.conn, pr.gone = nil, true
+	}
+}
+
+// locate tells the process where a destination rank listens.
+func (pr *proc) locate(l wire.Locate) {
+	b, _ := json.Marshal(l)
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	if pr.conn != nil {
+		if err := wire.WriteFrame(pr.conn, wire.TypeLocate, b); err != nil {
+			pr.conn, pr.gone = nil, true
+		}
 	}
 }
 

@@ -96,7 +96,7 @@ func (p *Peer) serveProc(c net.Conn) {
 		return
 	}
 	defer pr.detach(c)
-	seq := make([]uint64, pr.size)
+	located := make([]bool, pr.size)
 	for {
 		typ, body, err := fr.Next()
 		if err != nil {
@@ -105,17 +105,22 @@ func (p *Peer) serveProc(c net.Conn) {
 		switch typ {
 		case wire.TypeSend:
 			m, err := wire.DecodeMsg(body)
-			if err != nil || int(m.Dst) >= pr.size {
+			if err != nil || int(m.Dst) >= pr.size || m.Seq == 0 {
 				p.log.Warn("process sent a bad message", "job", pr.job, "rank", pr.rank, "err", err)
 				return
 			}
+			// The process numbers its messages per destination; the
+			// receiving process orders them. The peer only carries them.
 			m.Job, m.Src = pr.job, uint32(pr.rank)
-			seq[m.Dst]++
-			m.Seq = seq[m.Dst]
-			if err := p.out.send(p.ctx, &m); err != nil {
+			loc, err := p.out.send(p.ctx, &m)
+			if err != nil {
 				p.log.Error("message lost", "job", pr.job, "rank", pr.rank, "dst", m.Dst, "err", err)
 				p.abortJob(pr, 1, fmt.Sprintf("rank %d could not send to rank %d: %v", pr.rank, m.Dst, err))
 				return
+			}
+			if !located[m.Dst] && len(loc.Addrs) > 0 {
+				located[m.Dst] = true
+				pr.locate(wire.Locate{Dst: int(m.Dst), Addrs: loc.Addrs})
 			}
 		case wire.TypeAbort:
 			var a wire.Abort

@@ -15,6 +15,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/p2pdvm/p2pdvm/internal/wire"
+	"github.com/p2pdvm/p2pdvm/peal"
 )
 
 // Spec is a job as a user submits it.
@@ -73,6 +74,9 @@ func (p *Peer) Submit(ctx context.Context, spec Spec) (*Job, error) {
 	if err != nil {
 		return nil, err
 	}
+	if j.cert, j.key, err = peal.GenerateJobCredentials(rec.ID); err != nil {
+		return nil, fmt.Errorf("job credentials: %w", err)
+	}
 	p.jobs.add(j)
 	p.publishRecord(ctx, j.record())
 	p.goFunc(func() { j.spawnAll(hash, size) })
@@ -96,6 +100,8 @@ type Job struct {
 	n      int
 	logf   *os.File
 	logDir string
+	cert   []byte // shared TLS credentials of the job's ranks
+	key    []byte
 
 	mu      sync.Mutex
 	core    *jobCore
@@ -176,6 +182,7 @@ func (j *Job) spawn(rank int, hash string, size int64) error {
 	req := spawnReq{
 		Job: rec.ID, Rank: rank, Size: rec.N, Submitter: j.p.h.ID(),
 		Bin: hash, BinSize: size, Program: rec.Program, Args: rec.Args,
+		Cert: j.cert, Key: j.key,
 	}
 	key := RankKey(rec.ID, rank)
 	var lastErr error

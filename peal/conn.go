@@ -1,6 +1,7 @@
 package peal
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -43,6 +44,51 @@ func Connect() (Proc, error) {
 	return Dial(sock, token)
 }
 
+// connProc is the real endpoint. Messages to a rank first go through the
+// host peer, which routes them by key; once the peer reports where the
+// destination listens, they go over a direct TLS connection instead. The
+// sender numbers each (sender, receiver) pair's messages and the receiver
+// puts them back in order and drops duplicates, so delivery is exactly once
+// and FIFO whichever way each message went.
+type connProc struct {
+	c  net.Conn // to the host peer
+	w  wire.Welcome
+	m  *Matcher
+	wm sync.Mutex // serialises frames to the host peer
+	hb []byte     // header scratch, under wm
+
+	routes []route
+	rmu    sync.Mutex // guards srcs
+	srcs   []srcState
+
+	tlsCfg *tls.Config
+	ln     net.Listener
+	dmu    sync.Mutex
+	direct []net.Conn // accepted and dialled, closed by Close
+
+	closeOnce sync.Once
+	closed    chan struct{}
+}
+
+// route is the sending side of one (this rank, dst) pair.
+type route struct {
+	mu      sync.Mutex
+	seq     uint64
+	conn    net.Conn // direct connection, nil while messages go via the host
+	hb      []byte
+	dialing bool
+}
+
+// srcState is the receiving side of one (src, this rank) pair.
+type srcState struct {
+	next    uint64
+	early   map[uint64]wire.Msg
+	partial []byte
+	inFrag  bool
+}
+
+var _ Proc = (*connProc)(nil)
+
 // Dial attaches to the host peer listening on sock and proves the identity
 // given by token.
 func Dial(sock, token string) (Proc, error) {
@@ -71,24 +117,26 @@ func Dial(sock, token string) (Proc, error) {
 		c.Close()
 		return nil, err
 	}
-	p := &connProc{c: c, w: w, m: NewMatcher(), partial: make(map[int][]byte)}
+	if w.Size <= 0 || w.Rank < 0 || w.Rank >= w.Size {
+		c.Close()
+		return nil, fmt.Errorf("peal: host sent rank %d of %d", w.Rank, w.Size)
+	}
+	p := &connProc{
+		c: c, w: w, m: NewMatcher(),
+		routes: make([]route, w.Size), srcs: make([]srcState, w.Size),
+		closed: make(chan struct{}),
+	}
+	for i := range p.srcs {
+		p.srcs[i].next = 1
+	}
+	if err := p.startDirect(); err != nil {
+		// Direct connections are an optimisation: without them every
+		// message goes through the host peer, slower but correct.
+		fmt.Fprintf(os.Stderr, "peal: rank %d: direct connections disabled: %v\n", w.Rank, err)
+	}
 	go p.readLoop(fr)
 	return p, nil
 }
-
-type connProc struct {
-	c  net.Conn
-	w  wire.Welcome
-	m  *Matcher
-	wm sync.Mutex // serialises frames on the socket
-	hb []byte     // header scratch, under wm
-
-	partial map[int][]byte // reassembly per source; reader goroutine only
-
-	closeOnce sync.Once
-}
-
-var _ Proc = (*connProc)(nil)
 
 func (p *connProc) Job() string { return p.w.Job }
 func (p *connProc) Rank() int   { return p.w.Rank }
@@ -103,19 +151,20 @@ func (p *connProc) Send(dst int, ctx uint32, tag int32, data []byte) error {
 		p.m.Deliver(Message{Src: dst, Ctx: ctx, Tag: tag, Data: append([]byte(nil), data...)})
 		return nil
 	}
-	p.wm.Lock()
-	defer p.wm.Unlock()
+	r := &p.routes[dst]
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	for {
-		m := wire.Msg{Dst: uint32(dst), Ctx: ctx, Tag: tag}
 		chunk := data
+		m := wire.Msg{Src: uint32(p.w.Rank), Dst: uint32(dst), Ctx: ctx, Tag: tag}
 		if len(chunk) > FragSize {
 			chunk = chunk[:FragSize]
 			m.Flags = wire.FlagMore
 		}
 		m.Payload = chunk
-		p.hb = m.AppendHeader(p.hb[:0], wire.TypeSend)
-		bufs := net.Buffers{p.hb, chunk}
-		if _, err := bufs.WriteTo(p.c); err != nil {
+		r.seq++
+		m.Seq = r.seq
+		if err := p.sendOne(r, &m); err != nil {
 			return fmt.Errorf("peal: send to rank %d: %w", dst, err)
 		}
 		data = data[len(chunk):]
@@ -123,6 +172,39 @@ func (p *connProc) Send(dst int, ctx uint32, tag int32, data []byte) error {
 			return nil
 		}
 	}
+}
+
+// sendOne writes one fragment directly if it can, else through the host.
+// A direct connection that fails is dropped and the fragment goes through
+// the host with the same sequence number; the receiver discards whichever
+// copy comes second.
+func (p *connProc) sendOne(r *route, m *wire.Msg) error {
+	if r.conn != nil {
+		if err := writeMsg(r.conn, &r.hb, m, wire.TypeDeliver); err == nil {
+			return nil
+		}
+		r.conn.Close()
+		r.conn = nil
+	}
+	p.wm.Lock()
+	defer p.wm.Unlock()
+	return writeMsg(p.c, &p.hb, m, wire.TypeSend)
+}
+
+// writeMsg writes m as one frame: small ones from one buffer (one write,
+// one TLS record), large ones without copying the payload.
+func writeMsg(c net.Conn, hb *[]byte, m *wire.Msg, typ byte) error {
+	if len(m.Payload) < 64<<10 {
+		*hb = m.AppendFrame((*hb)[:0], typ)
+		_, err := c.Write(*hb)
+		return err
+	}
+	*hb = m.AppendHeader((*hb)[:0], typ)
+	if _, err := c.Write(*hb); err != nil {
+		return err
+	}
+	_, err := c.Write(m.Payload)
+	return err
 }
 
 func (p *connProc) Post(src int, ctx uint32, tag int32) *Recv { return p.m.Post(src, ctx, tag) }
@@ -149,10 +231,78 @@ func (p *connProc) Abort(code int, msg string) error {
 func (p *connProc) Close() error {
 	var err error
 	p.closeOnce.Do(func() {
+		close(p.closed)
+		for i := range p.routes {
+			r := &p.routes[i]
+			r.mu.Lock()
+			r.conn = nil
+			r.mu.Unlock()
+		}
+		if p.ln != nil {
+			p.ln.Close()
+		}
+		p.dmu.Lock()
+		for _, c := range p.direct {
+			c.Close()
+		}
+		p.direct = nil
+		p.dmu.Unlock()
 		err = p.c.Close()
 		p.m.Fail(ErrClosed)
 	})
 	return err
+}
+
+// arrive takes a message from any path and delivers it in sequence order.
+// The payload may alias a reader's buffer; what is kept is copied.
+func (p *connProc) arrive(m *wire.Msg) {
+	src := int(m.Src)
+	if src < 0 || src >= len(p.srcs) || m.Seq == 0 {
+		return
+	}
+	p.rmu.Lock()
+	defer p.rmu.Unlock()
+	s := &p.srcs[src]
+	switch {
+	case m.Seq < s.next:
+		return // second copy of a message resent after a broken connection
+	case m.Seq > s.next:
+		if s.early == nil {
+			s.early = map[uint64]wire.Msg{}
+		}
+		c := *m
+		c.Payload = append([]byte(nil), m.Payload...)
+		s.early[m.Seq] = c
+		return
+	}
+	p.deliverLocked(s, m)
+	for {
+		nm, ok := s.early[s.next]
+		if !ok {
+			return
+		}
+		delete(s.early, s.next)
+		p.deliverLocked(s, &nm)
+	}
+}
+
+// deliverLocked reassembles fragments and hands whole messages to the
+// matcher. Per-pair order makes a message's fragments consecutive.
+func (p *connProc) deliverLocked(s *srcState, m *wire.Msg) {
+	s.next++
+	more := m.Flags&wire.FlagMore != 0
+	if more || s.inFrag {
+		s.partial = append(s.partial, m.Payload...)
+		s.inFrag = more
+		if more {
+			return
+		}
+		data := s.partial
+		s.partial = nil
+		p.m.Deliver(Message{Src: int(m.Src), Ctx: m.Ctx, Tag: m.Tag, Data: data})
+		return
+	}
+	p.m.Deliver(Message{Src: int(m.Src), Ctx: m.Ctx, Tag: m.Tag, Data: append([]byte(nil), m.Payload...)})
 }
 
 func (p *connProc) readLoop(fr *wire.Reader) {
@@ -162,26 +312,19 @@ func (p *connProc) readLoop(fr *wire.Reader) {
 			p.m.Fail(fmt.Errorf("%w: host connection: %v", ErrClosed, err))
 			return
 		}
-		if typ != wire.TypeDeliver {
-			continue
-		}
-		m, err := wire.DecodeMsg(body)
-		if err != nil {
-			p.m.Fail(fmt.Errorf("%w: host sent %v", ErrClosed, err))
-			return
-		}
-		src := int(m.Src)
-		if m.Flags&wire.FlagMore != 0 || p.partial[src] != nil {
-			buf := append(p.partial[src], m.Payload...)
-			if m.Flags&wire.FlagMore != 0 {
-				p.partial[src] = buf
-				continue
+		switch typ {
+		case wire.TypeDeliver:
+			m, err := wire.DecodeMsg(body)
+			if err != nil {
+				p.m.Fail(fmt.Errorf("%w: host sent %v", ErrClosed, err))
+				return
 			}
-			delete(p.partial, src)
-			p.m.Deliver(Message{Src: src, Ctx: m.Ctx, Tag: m.Tag, Data: buf})
-			continue
+			p.arrive(&m)
+		case wire.TypeLocate:
+			var l wire.Locate
+			if wire.DecodeJSON(body, &l) == nil {
+				p.locate(l)
+			}
 		}
-		// The reader's buffer is reused; the message must own its bytes.
-		p.m.Deliver(Message{Src: src, Ctx: m.Ctx, Tag: m.Tag, Data: append([]byte(nil), m.Payload...)})
 	}
 }

@@ -6,11 +6,28 @@ import (
 	"fmt"
 )
 
-// Welcome answers a process's Hello with its identity in the job.
+// Welcome answers a process's Hello with its identity in the job and the
+// credentials its direct connections to other ranks use.
 type Welcome struct {
-	Job  string `json:"job"`
-	Rank int    `json:"rank"`
-	Size int    `json:"size"`
+	Job      string `json:"job"`
+	Rank     int    `json:"rank"`
+	Size     int    `json:"size"`
+	Cert     []byte `json:"cert,omitempty"`      // the job's certificate (DER), shared by its ranks
+	Key      []byte `json:"key,omitempty"`       // its private key (PKCS#8)
+	ListenFD int    `json:"listen_fd,omitempty"` // inherited listening socket, 0 if none
+}
+
+// Locate tells a process where a destination rank accepts direct
+// connections, once routing by key has found it.
+type Locate struct {
+	Dst   int      `json:"dst"`
+	Addrs []string `json:"addrs"` // host:port
+}
+
+// DirectHello opens a direct rank-to-rank connection (inside TLS).
+type DirectHello struct {
+	Job string `json:"job"`
+	Src int    `json:"src"`
 }
 
 // Abort is sent by a process that wants the whole job ended (MPI_Abort).

@@ -16,6 +16,8 @@ const (
 	TypeDeliver byte = 4  // daemon -> process: Msg
 	TypeAbort   byte = 5  // process -> daemon: Abort
 	TypeData    byte = 6  // peer -> peer data stream: Msg
+	TypeLocate  byte = 7  // daemon -> process: JSON Locate, where a destination rank listens
+	TypeDirect  byte = 8  // process -> process: JSON DirectHello, first frame of a direct connection
 	TypeStdout  byte = 10 // host -> submitter output stream: raw bytes
 	TypeStderr  byte = 11 // host -> submitter output stream: raw bytes
 	TypeExit    byte = 12 // host -> submitter output stream: JSON Exit

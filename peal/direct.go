@@ -1,0 +1,137 @@
+package peal
+
+import (
+	"crypto/tls"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"time"
+
+	"github.com/p2pdvm/p2pdvm/internal/wire"
+)
+
+// startDirect accepts direct connections on the listening socket the host
+// peer handed over (its address is in the location object other ranks get).
+func (p *connProc) startDirect() error {
+	if p.w.ListenFD <= 0 || len(p.w.Cert) == 0 {
+		return fmt.Errorf("host gave no listener or credentials")
+	}
+	cfg, err := jobTLS(p.w.Cert, p.w.Key)
+	if err != nil {
+		return err
+	}
+	f := os.NewFile(uintptr(p.w.ListenFD), "p2pdvm-listener")
+	ln, err := net.FileListener(f)
+	f.Close()
+	if err != nil {
+		return fmt.Errorf("inherited listener: %w", err)
+	}
+	p.tlsCfg, p.ln = cfg, ln
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go p.serveDirect(c)
+		}
+	}()
+	return nil
+}
+
+func (p *connProc) track(c net.Conn) bool {
+	p.dmu.Lock()
+	defer p.dmu.Unlock()
+	select {
+	case <-p.closed:
+		return false
+	default:
+	}
+	p.direct = append(p.direct, c)
+	return true
+}
+
+// serveDirect reads one direct connection from another rank of the job.
+// The TLS handshake proves the other side holds the job's key; the source
+// rank it names is then the one every frame is attributed to.
+func (p *connProc) serveDirect(raw net.Conn) {
+	c := tls.Server(raw, p.tlsCfg)
+	defer c.Close()
+	if !p.track(c) {
+		return
+	}
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	fr := wire.NewReader(c, MaxFrame)
+	typ, body, err := fr.Next()
+	var h wire.DirectHello
+	if err != nil || typ != wire.TypeDirect || wire.DecodeJSON(body, &h) != nil ||
+		h.Job != p.w.Job || h.Src < 0 || h.Src >= p.w.Size {
+		return
+	}
+	_ = c.SetDeadline(time.Time{})
+	for {
+		typ, body, err := fr.Next()
+		if err != nil || typ != wire.TypeDeliver {
+			return
+		}
+		m, err := wire.DecodeMsg(body)
+		if err != nil || int(m.Dst) != p.w.Rank {
+			return
+		}
+		m.Src = uint32(h.Src)
+		p.arrive(&m)
+	}
+}
+
+// locate starts connecting to dst directly, in the background; until that
+// succeeds, messages keep going through the host peer. It is called from
+// the read loop, which must never wait for a sender: a sender may be
+// blocked writing to the host peer, which may be blocked writing to us.
+func (p *connProc) locate(l wire.Locate) {
+	if p.tlsCfg == nil || l.Dst < 0 || l.Dst >= p.w.Size || l.Dst == p.w.Rank {
+		return
+	}
+	r := &p.routes[l.Dst]
+	go func() {
+		r.mu.Lock()
+		busy := r.conn != nil || r.dialing
+		if !busy {
+			r.dialing = true
+		}
+		r.mu.Unlock()
+		if busy {
+			return
+		}
+		c := p.dial(l.Addrs)
+		r.mu.Lock()
+		r.dialing = false
+		if c != nil && r.conn == nil {
+			r.conn = c
+		} else if c != nil {
+			c.Close()
+		}
+		r.mu.Unlock()
+	}()
+}
+
+func (p *connProc) dial(addrs []string) net.Conn {
+	hello, _ := json.Marshal(wire.DirectHello{Job: p.w.Job, Src: p.w.Rank})
+	for _, a := range addrs {
+		d := &net.Dialer{Timeout: 5 * time.Second}
+		c, err := tls.DialWithDialer(d, "tcp", a, p.tlsCfg)
+		if err != nil {
+			continue
+		}
+		if err := wire.WriteFrame(c, wire.TypeDirect, hello); err != nil {
+			c.Close()
+			continue
+		}
+		if !p.track(c) {
+			c.Close()
+			return nil
+		}
+		return c
+	}
+	return nil
+}
