@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"sort"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -31,10 +33,6 @@ func main() {
 }
 
 func dispatch(argv []string) int {
-	// A binary named mpicc behaves as `p2pdvm mpicc` so `make CC=mpicc` works.
-	if filepath.Base(argv[0]) == "mpicc" {
-		argv = append([]string{"p2pdvm", "mpicc"}, argv[1:]...)
-	}
 	if len(argv) < 2 || argv[1] == "-h" || argv[1] == "--help" || argv[1] == "help" {
 		usage(os.Stdout)
 		return 0
@@ -66,8 +64,14 @@ func dispatch(argv []string) int {
 	return 2
 }
 
+// order is how commands are listed: running things first, then asking.
+var order = []string{"peer", "submit", "run", "jobs", "status", "logs", "kill", "peers", "info"}
+
 func usage(w *os.File) {
 	fmt.Fprintln(w, "p2pdvm: a peer-to-peer distributed virtual machine for MPI jobs\n\nusage: p2pdvm COMMAND [flags] [args]\n\ncommands:")
+	sort.SliceStable(commands, func(i, j int) bool {
+		return slices.Index(order, commands[i].name) < slices.Index(order, commands[j].name)
+	})
 	for _, c := range commands {
 		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
 	}
