@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
@@ -88,42 +89,38 @@ func (p *Peer) startProc(ctx context.Context, req *spawnReq, bin string) (*start
 		p.procs.remove(pr)
 		return nil, err
 	}
-	cmd := exec.Command(bin, req.Args...)
-	cmd.Args[0] = req.Program
-	cmd.Dir = wdir
-	// A rank gets what it needs and no more of the peer's environment.
-	cmd.Env = []string{
-		"PATH=" + os.Getenv("PATH"),
-		"HOME=" + wdir,
-		"TMPDIR=" + wdir,
-		"LANG=C.UTF-8",
-		peal.EnvSock + "=" + p.psock.path,
-		peal.EnvToken + "=" + pr.token,
-		peal.EnvJob + "=" + req.Job,
-		peal.EnvRank + "=" + strconv.Itoa(req.Rank),
-		peal.EnvSize + "=" + strconv.Itoa(req.Size),
+	newCmd := func() *exec.Cmd {
+		cmd := exec.Command(bin, req.Args...)
+		cmd.Args[0] = req.Program
+		cmd.Dir = wdir
+		// A rank gets what it needs and no more of the peer's environment.
+		cmd.Env = []string{
+			"PATH=" + os.Getenv("PATH"),
+			"HOME=" + wdir,
+			"TMPDIR=" + wdir,
+			"LANG=C.UTF-8",
+			peal.EnvSock + "=" + p.psock.path,
+			peal.EnvToken + "=" + pr.token,
+			peal.EnvJob + "=" + req.Job,
+			peal.EnvRank + "=" + strconv.Itoa(req.Rank),
+			peal.EnvSize + "=" + strconv.Itoa(req.Size),
+		}
+		// Own process group, so a kill reaches whatever the rank started;
+		// and the rank dies with its host peer rather than run on unowned.
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+		if w.ListenFD == 3 {
+			cmd.ExtraFiles = []*os.File{ln}
+		}
+		return cmd
 	}
-	// Own process group, so a kill reaches whatever the rank started; and
-	// the rank dies with its host peer rather than running on unowned.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if w.ListenFD == 3 {
-		cmd.ExtraFiles = []*os.File{ln}
-	}
-	stdout, err1 := cmd.StdoutPipe()
-	stderr, err2 := cmd.StderrPipe()
-	if err := errors.Join(err1, err2); err != nil {
-		p.procs.remove(pr)
-		sink.close()
-		return nil, fmt.Errorf("%w: pipes: %v", wire.ErrInternal, err)
-	}
-	p.procs.running.Add(1)
-	if err := cmd.Start(); err != nil {
-		p.procs.running.Done()
+	cmd, stdout, stderr, err := startRetrying(newCmd)
+	if err != nil {
 		p.procs.remove(pr)
 		_ = sink.exit(wire.Exit{Code: 127, Err: err.Error()})
 		sink.close()
 		return nil, fmt.Errorf("%w: start %s: %v", wire.ErrInternal, req.Program, err)
 	}
+	p.procs.running.Add(1)
 	pr.cmd = cmd
 	pr.started(cmd.Process.Pid)
 	p.log.Debug("started rank", "job", req.Job, "rank", req.Rank, "pid", cmd.Process.Pid)
@@ -132,6 +129,29 @@ func (p *Peer) startProc(ctx context.Context, req *spawnReq, bin string) (*start
 		addrs = nil
 	}
 	return &startReply{Addrs: addrs}, nil
+}
+
+// startRetrying starts a command, retrying while exec fails with "text
+// file busy": another goroutine of this process may be forking while the
+// program file was still open for writing in the cache (Go issue 22315),
+// and the child's copy of that descriptor lasts only until its exec.
+func startRetrying(newCmd func() *exec.Cmd) (*exec.Cmd, io.Reader, io.Reader, error) {
+	for attempt := 0; ; attempt++ {
+		cmd := newCmd()
+		stdout, err1 := cmd.StdoutPipe()
+		stderr, err2 := cmd.StderrPipe()
+		if err := errors.Join(err1, err2); err != nil {
+			return nil, nil, nil, err
+		}
+		err := cmd.Start()
+		if err == nil {
+			return cmd, stdout, stderr, nil
+		}
+		if !errors.Is(err, syscall.ETXTBSY) || attempt == 20 {
+			return nil, nil, nil, err
+		}
+		time.Sleep(time.Duration(attempt+1) * 5 * time.Millisecond)
+	}
 }
 
 // runProc pumps the process's output to the submitter, reaps it, reports
