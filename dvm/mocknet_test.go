@@ -73,3 +73,18 @@ func TestMocknetExactlyOnceFIFO(t *testing.T) {
 		return err == nil && r2.State == JobDone
 	})
 }
+
+// An 8-rank MPI job over 16 mocknet peers: every collective, on the world
+// and on split communicators, gives the serial answer.
+func TestMocknetCollectives(t *testing.T) {
+	prog := buildProg(t, "../examples/collcheck")
+	peers := mockCluster(t, 16)
+	j, err := peers[2].Submit(context.Background(), Spec{Program: prog, N: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, rec := collect(t, j)
+	if rec.State != JobDone || !strings.Contains(out, "collcheck ok ranks=8") {
+		t.Fatalf("job %s (exit %d):\n%s", rec.State, rec.ExitCode, out)
+	}
+}

@@ -315,3 +315,19 @@ func peerID(t *testing.T, p *peerProc) string {
 	i := strings.LastIndex(p.addr, "/p2p/")
 	return p.addr[i+5:]
 }
+
+// The seed's experiment end to end: heat with 4 ranks on 4 real peers
+// prints the serial run's residual and checksum.
+func TestE2EHeatSerialChecksum(t *testing.T) {
+	heat := testutil.BuildGo(t, "../../examples/heat")
+	ps := startPeers(t, 4)
+	out, errs, code := cli(t, "submit", "--peer", ps[0].sock, "-n", "4", heat, "2000", "256")
+	if code != 0 {
+		t.Fatalf("heat exit %d: %s", code, errs)
+	}
+	want := "heat N=256 ranks=4 iters=2000 residual=0.012096012910987497 checksum=592716.52687308204 "
+	if !strings.HasPrefix(out, want) {
+		t.Fatalf("got %q, want the serial result %q", out, want)
+	}
+	noOrphans(t, ps)
+}
