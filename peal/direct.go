@@ -1,9 +1,11 @@
 package peal
 
 import (
+	"bufio"
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"time"
@@ -27,7 +29,13 @@ func (p *connProc) startDirect() error {
 	if err != nil {
 		return fmt.Errorf("inherited listener: %w", err)
 	}
-	p.tlsCfg, p.ln = cfg, ln
+	p.tlsCfg = cfg
+	p.serveListener(ln)
+	return nil
+}
+
+func (p *connProc) serveListener(ln net.Listener) {
+	p.ln = ln
 	go func() {
 		for {
 			c, err := ln.Accept()
@@ -37,7 +45,6 @@ func (p *connProc) startDirect() error {
 			go p.serveDirect(c)
 		}
 	}()
-	return nil
 }
 
 func (p *connProc) track(c net.Conn) bool {
@@ -53,15 +60,30 @@ func (p *connProc) track(c net.Conn) bool {
 }
 
 // serveDirect reads one direct connection from another rank of the job.
-// The TLS handshake proves the other side holds the job's key; the source
-// rank it names is then the one every frame is attributed to.
+// The handshake (TLS, or the local one on loopback) proves the other side
+// holds the job's key; the source rank it names is then the one every
+// frame is attributed to.
 func (p *connProc) serveDirect(raw net.Conn) {
-	c := tls.Server(raw, p.tlsCfg)
+	defer raw.Close()
+	_ = raw.SetDeadline(time.Now().Add(10 * time.Second))
+	br := bufio.NewReaderSize(raw, 64<<10)
+	first, err := br.Peek(1)
+	if err != nil {
+		return
+	}
+	var c net.Conn
+	if first[0] == localMagic[0] && isLoopback(raw.RemoteAddr()) {
+		if err := p.localAccept(raw, br); err != nil {
+			return
+		}
+		c = &bufConn{Conn: raw, r: br}
+	} else {
+		c = tls.Server(&bufConn{Conn: raw, r: br}, p.tlsCfg)
+	}
 	defer c.Close()
 	if !p.track(c) {
 		return
 	}
-	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
 	fr := wire.NewReader(c, MaxFrame)
 	typ, body, err := fr.Next()
 	var h wire.DirectHello
@@ -119,7 +141,20 @@ func (p *connProc) dial(addrs []string) net.Conn {
 	hello, _ := json.Marshal(wire.DirectHello{Job: p.w.Job, Src: p.w.Rank})
 	for _, a := range addrs {
 		d := &net.Dialer{Timeout: 5 * time.Second}
-		c, err := tls.DialWithDialer(d, "tcp", a, p.tlsCfg)
+		var c net.Conn
+		var err error
+		if host, _, _ := net.SplitHostPort(a); isLoopbackIP(net.ParseIP(host)) {
+			c, err = d.Dial("tcp", a)
+			if err == nil {
+				_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+				if err = p.localDial(c); err != nil {
+					c.Close()
+				}
+				_ = c.SetDeadline(time.Time{})
+			}
+		} else {
+			c, err = tls.DialWithDialer(d, "tcp", a, p.tlsCfg)
+		}
 		if err != nil {
 			continue
 		}
@@ -131,6 +166,9 @@ func (p *connProc) dial(addrs []string) net.Conn {
 			c.Close()
 			return nil
 		}
+		// Keep the read side drained for the same reason as above:
+		// nothing is expected, but nothing may be left unread either.
+		go func() { _, _ = io.Copy(io.Discard, c) }()
 		return c
 	}
 	return nil
