@@ -1,0 +1,149 @@
+package mpishim
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/p2pdvm/p2pdvm/peal"
+)
+
+// Send sends buf to rank dst with tag (0 to TagUB). It returns once buf
+// may be reused, which is at once: the runtime copies and buffers.
+func (c *Comm) Send(buf []byte, dst, tag int) error {
+	if err := c.checkRank(dst, "destination"); err != nil {
+		return err
+	}
+	if err := checkTag(tag); err != nil {
+		return err
+	}
+	if err := c.pr.p.Send(c.ranks[dst], c.ctx, int32(tag), buf); err != nil {
+		return fmt.Errorf("mpishim: send to rank %d tag %d: %w", dst, tag, err)
+	}
+	return nil
+}
+
+// Recv receives the earliest matching message from src (or AnySource)
+// with tag (or AnyTag) into buf. A message longer than buf fills buf and
+// fails with ErrTruncate; Status.Count is then the full length.
+func (c *Comm) Recv(buf []byte, src, tag int) (Status, error) {
+	return c.Irecv(buf, src, tag).Wait()
+}
+
+// Request is a pending non-blocking operation. A Request is used by one
+// goroutine at a time.
+type Request struct {
+	c   *Comm
+	r   *peal.Recv // nil once complete
+	buf []byte
+	st  Status
+	err error
+}
+
+// Isend starts a send. Sends are eager, so the request is already
+// complete and its error is the send's.
+func (c *Comm) Isend(buf []byte, dst, tag int) *Request {
+	return &Request{c: c, err: c.Send(buf, dst, tag)}
+}
+
+// Irecv posts a receive into buf, which must be left alone until the
+// request completes. Receives match arriving messages in the order they
+// were posted.
+func (c *Comm) Irecv(buf []byte, src, tag int) *Request {
+	if err := c.checkSrcTag(src, tag); err != nil {
+		return &Request{c: c, err: err}
+	}
+	ws := src
+	if src != AnySource {
+		ws = c.ranks[src]
+	}
+	return &Request{c: c, r: c.pr.p.Post(ws, c.ctx, int32(tag)), buf: buf}
+}
+
+// Wait blocks until the request completes. It may be called again and
+// returns the same result.
+func (q *Request) Wait() (Status, error) {
+	if q.r != nil {
+		m, err := q.r.Wait()
+		q.complete(m, err)
+	}
+	return q.st, q.err
+}
+
+// Test reports whether the request has completed, without blocking.
+func (q *Request) Test() (Status, bool, error) {
+	if q.r != nil {
+		m, ok, err := q.r.Test()
+		if !ok {
+			return Status{}, false, nil
+		}
+		q.complete(m, err)
+	}
+	return q.st, true, q.err
+}
+
+// complete copies a received message into the request's buffer.
+func (q *Request) complete(m peal.Message, err error) {
+	q.r = nil
+	if err != nil {
+		q.err = fmt.Errorf("mpishim: receive: %w", err)
+		return
+	}
+	q.st = Status{Source: q.c.commRank(m.Src), Tag: int(m.Tag), Count: len(m.Data)}
+	copy(q.buf, m.Data)
+	if len(m.Data) > len(q.buf) {
+		q.err = fmt.Errorf("%w: %d bytes from rank %d tag %d into a buffer of %d",
+			ErrTruncate, len(m.Data), q.st.Source, q.st.Tag, len(q.buf))
+	}
+}
+
+// Waitall waits for every request and joins their errors; each request's
+// own Wait still gives its status and error afterwards.
+func Waitall(reqs ...*Request) error {
+	var errs []error
+	for _, q := range reqs {
+		if _, err := q.Wait(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Sendrecv sends sbuf to dst and receives into rbuf from src. The receive
+// is posted first, so a ring of Sendrecv calls cannot deadlock.
+func (c *Comm) Sendrecv(sbuf []byte, dst, stag int, rbuf []byte, src, rtag int) (Status, error) {
+	q := c.Irecv(rbuf, src, rtag)
+	if err := c.Send(sbuf, dst, stag); err != nil {
+		return Status{}, err
+	}
+	return q.Wait()
+}
+
+// Probe waits for a message that Recv(src, tag) would receive and
+// describes it without receiving it.
+func (c *Comm) Probe(src, tag int) (Status, error) {
+	st, _, err := c.probe(src, tag, true)
+	return st, err
+}
+
+// Iprobe is Probe without waiting; ok reports whether there was a message.
+func (c *Comm) Iprobe(src, tag int) (st Status, ok bool, err error) {
+	return c.probe(src, tag, false)
+}
+
+func (c *Comm) probe(src, tag int, block bool) (Status, bool, error) {
+	if err := c.checkSrcTag(src, tag); err != nil {
+		return Status{}, false, err
+	}
+	ws := src
+	if src != AnySource {
+		ws = c.ranks[src]
+	}
+	m, ok, err := c.pr.p.Probe(ws, c.ctx, int32(tag), block)
+	if err != nil {
+		return Status{}, false, fmt.Errorf("mpishim: probe: %w", err)
+	}
+	if !ok {
+		return Status{}, false, nil
+	}
+	return Status{Source: c.commRank(m.Src), Tag: int(m.Tag), Count: len(m.Data)}, true, nil
+}
