@@ -59,8 +59,8 @@ func jobTLS(certDER, keyDER []byte) (*tls.Config, error) {
 		InsecureSkipVerify:    true, // replaced by the pin below
 		VerifyPeerCertificate: pin,
 		MinVersion:            tls.VersionTLS13,
-		// No session tickets: the dialling side never reads, and bytes
-		// left unread when a socket closes make Linux reset it, dropping
+		// No session tickets: ranks never resume sessions, and bytes left
+		// unread when a socket closes make Linux reset it, which can drop
 		// what the closing side had not yet sent.
 		SessionTicketsDisabled: true,
 	}, nil
