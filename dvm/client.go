@@ -123,7 +123,7 @@ type Submission struct {
 
 // Submit starts a job; read its output with Events.
 func (cl *Client) Submit(spec Spec) (*Submission, error) {
-	cc, err := cl.open(CtlRequest{Op: "submit", Program: spec.Program, Args: spec.Args, N: spec.N})
+	cc, err := cl.open(CtlRequest{Op: "submit", Program: spec.Program, Args: spec.Args, N: spec.N, Env: spec.Env})
 	if err != nil {
 		return nil, err
 	}

@@ -26,6 +26,7 @@ type CtlRequest struct {
 	Program string   `json:"program,omitempty"`
 	Args    []string `json:"args,omitempty"`
 	N       int      `json:"n,omitempty"`
+	Env     []string `json:"env,omitempty"`
 	Follow  bool     `json:"follow,omitempty"`
 }
 
@@ -157,7 +158,7 @@ func (s *ctlServer) serve(c net.Conn) {
 // client going away, kills the job: Ctrl-C on submit must not leave ranks
 // running on other peers.
 func (s *ctlServer) submit(ctx context.Context, r *bufio.Reader, req *CtlRequest, send func(CtlEvent) error, fail func(error)) {
-	j, err := s.p.Submit(ctx, Spec{Program: req.Program, Args: req.Args, N: req.N})
+	j, err := s.p.Submit(ctx, Spec{Program: req.Program, Args: req.Args, N: req.N, Env: req.Env})
 	if err != nil {
 		fail(err)
 		return

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -28,6 +29,25 @@ const (
 	MaxProgramSize = 1 << 30
 	maxArgBytes    = 128 << 10
 )
+
+// validateEnv accepts NAME=VALUE pairs with portable names, none of which
+// may override the identity the runtime gives a rank.
+func validateEnv(env []string) error {
+	n := 0
+	for _, kv := range env {
+		n += len(kv)
+		name, _, ok := strings.Cut(kv, "=")
+		if !ok || name == "" || strings.HasPrefix(name, "P2PDVM_") || strings.IndexFunc(name, func(r rune) bool {
+			return !(r == '_' || r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9')
+		}) >= 0 || name[0] >= '0' && name[0] <= '9' {
+			return fmt.Errorf("environment entry %q: want NAME=VALUE with a name other than P2PDVM_*", kv)
+		}
+	}
+	if n > maxArgBytes {
+		return fmt.Errorf("environment too large")
+	}
+	return nil
+}
 
 var errAlreadyAttached = errors.New("dvm: process already attached")
 
@@ -105,6 +125,7 @@ func (p *Peer) startProc(ctx context.Context, req *spawnReq, bin string) (*start
 			peal.EnvRank + "=" + strconv.Itoa(req.Rank),
 			peal.EnvSize + "=" + strconv.Itoa(req.Size),
 		}
+		cmd.Env = append(cmd.Env, req.Env...)
 		// Own process group, so a kill reaches whatever the rank started;
 		// and the rank dies with its host peer rather than run on unowned.
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}

@@ -109,6 +109,8 @@ type spawnReq struct {
 	// welcome; never into the job record.
 	Cert []byte `json:"cert,omitempty"`
 	Key  []byte `json:"key,omitempty"`
+	// Env is added to the rank's environment (checked by validateEnv).
+	Env []string `json:"env,omitempty"`
 }
 
 // startReply is a host's answer to proc.start.
@@ -124,6 +126,9 @@ func (r *spawnReq) validate() error {
 		return fmt.Errorf("%w: rank %d of %d", wire.ErrBadRequest, r.Rank, r.Size)
 	case len(r.Bin) != 64 || r.BinSize < 0 || r.BinSize > MaxProgramSize:
 		return fmt.Errorf("%w: program reference", wire.ErrBadRequest)
+	}
+	if err := validateEnv(r.Env); err != nil {
+		return fmt.Errorf("%w: %v", wire.ErrBadRequest, err)
 	}
 	return nil
 }

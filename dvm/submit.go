@@ -23,6 +23,10 @@ type Spec struct {
 	Program string   // path of the executable on the submitting machine
 	Args    []string // arguments after the program
 	N       int      // number of ranks
+	// Env is NAME=VALUE pairs added to every rank's environment. A host
+	// does not pass its own environment on (it is not the submitter's),
+	// so what a program needs must be asked for, as with Open MPI's -x.
+	Env []string
 }
 
 // Errors a user can cause, tested with errors.Is.
@@ -40,6 +44,9 @@ const (
 )
 
 func (s *Spec) validate() error {
+	if err := validateEnv(s.Env); err != nil {
+		return fmt.Errorf("%w: %v", ErrBadSpec, err)
+	}
 	if s.N < 1 || s.N > MaxRanks {
 		return fmt.Errorf("%w: -n %d: the number of ranks must be between 1 and %d", ErrBadSpec, s.N, MaxRanks)
 	}
@@ -74,6 +81,7 @@ func (p *Peer) Submit(ctx context.Context, spec Spec) (*Job, error) {
 	if err != nil {
 		return nil, err
 	}
+	j.env = spec.Env
 	if j.cert, j.key, err = peal.GenerateJobCredentials(rec.ID); err != nil {
 		return nil, fmt.Errorf("job credentials: %w", err)
 	}
@@ -102,6 +110,7 @@ type Job struct {
 	logDir string
 	cert   []byte // shared TLS credentials of the job's ranks
 	key    []byte
+	env    []string
 
 	mu      sync.Mutex
 	core    *jobCore
@@ -182,7 +191,7 @@ func (j *Job) spawn(rank int, hash string, size int64) error {
 	req := spawnReq{
 		Job: rec.ID, Rank: rank, Size: rec.N, Submitter: j.p.h.ID(),
 		Bin: hash, BinSize: size, Program: rec.Program, Args: rec.Args,
-		Cert: j.cert, Key: j.key,
+		Cert: j.cert, Key: j.key, Env: j.env,
 	}
 	key := RankKey(rec.ID, rank)
 	var lastErr error

@@ -289,6 +289,8 @@ func TestE2EBadInput(t *testing.T) {
 		{"unreachable bootstrap", []string{"peer", "--data", t.TempDir(), "--listen", "/ip4/127.0.0.1/tcp/0", "--bootstrap", "/ip4/127.0.0.1/tcp/1/p2p/" + peerID(t, ps[0])}, 1, "no bootstrap peer reachable"},
 		{"unknown job", []string{"status", "--peer", sock, "ffffffffffff"}, 1, "not found"},
 		{"unknown command", []string{"frobnicate"}, 2, "unknown command"},
+		{"identity in -x", []string{"submit", "--peer", sock, "-x", "P2PDVM_RANK=0", "/bin/true"}, 1, "P2PDVM_"},
+		{"bad -x name", []string{"submit", "--peer", sock, "-x", "A B=1", "/bin/true"}, 1, "NAME=VALUE"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -304,6 +306,13 @@ func TestE2EBadInput(t *testing.T) {
 				t.Errorf("took %v to fail", d)
 			}
 		})
+	}
+	// -x passes a variable to the ranks, and only what was asked for.
+	env, _ := exec.LookPath("env")
+	t.Setenv("P2PDVM_TEST_SECRET", "not-for-ranks")
+	if out, errs, code := cli(t, "submit", "--peer", sock, "-n", "1", "-x", "SIM_STEPS=42", env); code != 0 ||
+		!strings.Contains(out, "SIM_STEPS=42\n") || strings.Contains(out, "P2PDVM_TEST_SECRET") {
+		t.Errorf("rank environment (exit %d, %s):\n%s", code, errs, out)
 	}
 	// Nothing above disturbed the peer.
 	if out, errs, code := cli(t, "submit", "--peer", sock, "-n", "2", alltoall(t), "5"); code != 0 || strings.Count(out, " ok") != 2 {

@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/pflag"
@@ -21,6 +22,7 @@ import (
 type jobFlags struct {
 	n     *int
 	label *bool
+	env   *[]string
 }
 
 func addJobFlags(fs *pflag.FlagSet) jobFlags {
@@ -28,6 +30,7 @@ func addJobFlags(fs *pflag.FlagSet) jobFlags {
 	return jobFlags{
 		n:     fs.IntP("np", "n", n, "number of ranks [$P2PDVM_NP]"),
 		label: fs.BoolP("label", "l", os.Getenv("P2PDVM_LABEL") != "", "prefix every output line with [rank] [$P2PDVM_LABEL]"),
+		env:   fs.StringArrayP("env", "x", nil, "pass NAME (its value here) or NAME=VALUE to every rank; repeatable"),
 	}
 }
 
@@ -40,6 +43,12 @@ func (jf jobFlags) spec(cmd string, args []string) (dvm.Spec, error) {
 		return dvm.Spec{}, err
 	}
 	s := dvm.Spec{Program: prog, Args: args[1:], N: *jf.n}
+	for _, e := range *jf.env {
+		if !strings.Contains(e, "=") {
+			e += "=" + os.Getenv(e)
+		}
+		s.Env = append(s.Env, e)
+	}
 	// Check here too so a typo fails before anything starts anywhere.
 	if *jf.n < 1 || *jf.n > dvm.MaxRanks {
 		return s, fmt.Errorf("-n %d: the number of ranks must be between 1 and %d", *jf.n, dvm.MaxRanks)
