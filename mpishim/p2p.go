@@ -56,7 +56,7 @@ func (c *Comm) Irecv(buf []byte, src, tag int) *Request {
 	if src != AnySource {
 		ws = c.ranks[src]
 	}
-	return &Request{c: c, r: c.pr.p.Post(ws, c.ctx, int32(tag)), buf: buf}
+	return &Request{c: c, r: c.pr.p.PostInto(ws, c.ctx, int32(tag), buf), buf: buf}
 }
 
 // Wait blocks until the request completes. It may be called again and
@@ -89,7 +89,9 @@ func (q *Request) complete(m peal.Message, err error) {
 		return
 	}
 	q.st = Status{Source: q.c.commRank(m.Src), Tag: int(m.Tag), Count: len(m.Data)}
-	copy(q.buf, m.Data)
+	if len(m.Data) == 0 || len(q.buf) == 0 || &m.Data[0] != &q.buf[0] {
+		copy(q.buf, m.Data) // not already received in place
+	}
 	if len(m.Data) > len(q.buf) {
 		q.err = fmt.Errorf("%w: %d bytes from rank %d tag %d into a buffer of %d",
 			ErrTruncate, len(m.Data), q.st.Source, q.st.Tag, len(q.buf))

@@ -209,6 +209,10 @@ func writeMsg(c net.Conn, hb *[]byte, m *wire.Msg, typ byte) error {
 
 func (p *connProc) Post(src int, ctx uint32, tag int32) *Recv { return p.m.Post(src, ctx, tag) }
 
+func (p *connProc) PostInto(src int, ctx uint32, tag int32, buf []byte) *Recv {
+	return p.m.PostInto(src, ctx, tag, buf)
+}
+
 func (p *connProc) Probe(src int, ctx uint32, tag int32, block bool) (Message, bool, error) {
 	return p.m.Probe(src, ctx, tag, block)
 }
@@ -302,7 +306,7 @@ func (p *connProc) deliverLocked(s *srcState, m *wire.Msg) {
 		p.m.Deliver(Message{Src: int(m.Src), Ctx: m.Ctx, Tag: m.Tag, Data: data})
 		return
 	}
-	p.m.Deliver(Message{Src: int(m.Src), Ctx: m.Ctx, Tag: m.Tag, Data: append([]byte(nil), m.Payload...)})
+	p.m.DeliverCopy(int(m.Src), m.Ctx, m.Tag, m.Payload)
 }
 
 func (p *connProc) readLoop(fr *wire.Reader) {

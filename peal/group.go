@@ -45,11 +45,15 @@ func (p *memProc) Send(dst int, ctx uint32, tag int32, data []byte) error {
 	if dst < 0 || dst >= len(p.group) {
 		return fmt.Errorf("peal: send to rank %d of %d", dst, len(p.group))
 	}
-	p.group[dst].m.Deliver(Message{Src: p.rank, Ctx: ctx, Tag: tag, Data: append([]byte(nil), data...)})
+	p.group[dst].m.DeliverCopy(p.rank, ctx, tag, data)
 	return nil
 }
 
 func (p *memProc) Post(src int, ctx uint32, tag int32) *Recv { return p.m.Post(src, ctx, tag) }
+
+func (p *memProc) PostInto(src int, ctx uint32, tag int32, buf []byte) *Recv {
+	return p.m.PostInto(src, ctx, tag, buf)
+}
 
 func (p *memProc) Probe(src int, ctx uint32, tag int32, block bool) (Message, bool, error) {
 	return p.m.Probe(src, ctx, tag, block)

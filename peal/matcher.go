@@ -38,9 +38,38 @@ func (m *Matcher) Deliver(msg Message) {
 	m.mu.Unlock()
 }
 
+// DeliverCopy is Deliver for a payload the caller will reuse: it is copied
+// into the buffer of the receive it completes when that fits, else into a
+// fresh slice.
+func (m *Matcher) DeliverCopy(src int, ctx uint32, tag int32, payload []byte) {
+	msg := Message{Src: src, Ctx: ctx, Tag: tag}
+	m.mu.Lock()
+	for i, r := range m.posted {
+		if r.matches(&msg) {
+			m.posted = append(m.posted[:i], m.posted[i+1:]...)
+			m.mu.Unlock()
+			if len(payload) <= len(r.into) {
+				msg.Data = r.into[:copy(r.into, payload)]
+			} else {
+				msg.Data = append([]byte(nil), payload...)
+			}
+			r.msg = msg
+			close(r.done)
+			return
+		}
+	}
+	msg.Data = append([]byte(nil), payload...)
+	m.unexpected = append(m.unexpected, msg)
+	m.arrived.Broadcast()
+	m.mu.Unlock()
+}
+
 // Post registers a receive.
-func (m *Matcher) Post(src int, ctx uint32, tag int32) *Recv {
-	r := &Recv{src: src, ctx: ctx, tag: tag, done: make(chan struct{})}
+func (m *Matcher) Post(src int, ctx uint32, tag int32) *Recv { return m.PostInto(src, ctx, tag, nil) }
+
+// PostInto registers a receive with a destination buffer (see Proc).
+func (m *Matcher) PostInto(src int, ctx uint32, tag int32, buf []byte) *Recv {
+	r := &Recv{src: src, ctx: ctx, tag: tag, into: buf, done: make(chan struct{})}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for i := range m.unexpected {

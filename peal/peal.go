@@ -43,6 +43,11 @@ type Proc interface {
 	// Post registers a receive for (src, ctx, tag); src may be AnySource
 	// and tag AnyTag. It never blocks.
 	Post(src int, ctx uint32, tag int32) *Recv
+	// PostInto is Post with a destination: a matching message that arrives
+	// after the receive is posted and fits in buf is copied straight into
+	// it (Message.Data is then buf[:n]), sparing an allocation and a copy
+	// on the hot path. Otherwise Data is the runtime's own buffer.
+	PostInto(src int, ctx uint32, tag int32, buf []byte) *Recv
 	// Probe reports the envelope of the earliest message that a receive
 	// posted now would match, without receiving it. With block it waits
 	// for one; otherwise ok tells whether there was one.
@@ -60,6 +65,7 @@ type Recv struct {
 	src  int
 	ctx  uint32
 	tag  int32
+	into []byte
 	done chan struct{}
 	msg  Message
 	err  error
