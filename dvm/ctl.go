@@ -70,22 +70,10 @@ func listenControl(p *Peer) (*ctlServer, error) {
 		return nil, fmt.Errorf("dvm: control socket: %w", err)
 	}
 	s := &ctlServer{p: p, l: l}
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			s.wg.Add(1)
-			go func() {
-				defer s.wg.Done()
-				defer c.Close()
-				s.serve(c)
-			}()
-		}
-	}()
+	acceptLoop(l, &s.wg, func(c net.Conn) {
+		defer c.Close()
+		s.serve(c)
+	})
 	return s, nil
 }
 

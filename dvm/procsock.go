@@ -41,6 +41,26 @@ func listenUnix(path string) (net.Listener, error) {
 	return l, nil
 }
 
+// acceptLoop serves every connection l accepts in its own goroutine, all
+// of them counted in wg so that closing l and waiting on wg stops them.
+func acceptLoop(l net.Listener, wg *sync.WaitGroup, serve func(net.Conn)) {
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				serve(c)
+			}()
+		}
+	}()
+}
+
 func listenProcs(p *Peer) (*procListener, error) {
 	path := filepath.Join(p.cfg.DataDir, "proc.sock")
 	l, err := listenUnix(path)
@@ -48,21 +68,7 @@ func listenProcs(p *Peer) (*procListener, error) {
 		return nil, fmt.Errorf("dvm: process socket: %w", err)
 	}
 	pl := &procListener{path: path, l: l}
-	pl.wg.Add(1)
-	go func() {
-		defer pl.wg.Done()
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			pl.wg.Add(1)
-			go func() {
-				defer pl.wg.Done()
-				p.serveProc(c)
-			}()
-		}
-	}()
+	acceptLoop(l, &pl.wg, p.serveProc)
 	return pl, nil
 }
 
