@@ -40,7 +40,7 @@ func init() {
 			cfg := dvm.DefaultConfig(*data)
 			cfg.ListenAddrs, cfg.Bootstrap, cfg.Security = *listen, *bootstrap, *security
 			cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
-			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 			defer stop()
 			p, err := dvm.New(ctx, cfg)
 			if err != nil {

@@ -86,7 +86,7 @@ func init() {
 				return fail("submit", err)
 			}
 			sigs := make(chan os.Signal, 1)
-			signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+			signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 			defer signal.Stop(sigs)
 			go func() {
 				<-sigs
@@ -123,7 +123,7 @@ func init() {
 			if *peers < 1 || *peers > 64 {
 				return fail("run", fmt.Errorf("--peers %d: between 1 and 64", *peers))
 			}
-			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 			defer stop()
 			c, err := dvm.StartCluster(ctx, *peers, "", nil)
 			if err != nil {
