@@ -85,6 +85,11 @@ type srcState struct {
 	early   map[uint64]wire.Msg
 	partial []byte
 	inFrag  bool
+	// claim is the posted receive a fragmented message matched on its
+	// first fragment; its fragments are copied straight into claim.into
+	// while they fit (got bytes so far).
+	claim *Recv
+	got   int
 }
 
 var _ Proc = (*connProc)(nil)
@@ -296,14 +301,37 @@ func (p *connProc) deliverLocked(s *srcState, m *wire.Msg) {
 	s.next++
 	more := m.Flags&wire.FlagMore != 0
 	if more || s.inFrag {
-		s.partial = append(s.partial, m.Payload...)
+		if !s.inFrag {
+			// First fragment: the envelope is known, so the message can be
+			// matched now, as MPI matches on arrival of the envelope.
+			s.claim, s.got = p.m.claim(int(m.Src), m.Ctx, m.Tag), 0
+		}
 		s.inFrag = more
+		if s.claim != nil && s.partial == nil && s.got+len(m.Payload) <= len(s.claim.into) {
+			s.got += copy(s.claim.into[s.got:], m.Payload)
+		} else {
+			if s.partial == nil && s.claim != nil {
+				// Larger than the receive buffer: keep all of it, so the
+				// receiver can report the truncation with the real count.
+				s.partial = append(make([]byte, 0, 2*(s.got+len(m.Payload))), s.claim.into[:s.got]...)
+			}
+			s.partial = append(s.partial, m.Payload...)
+		}
 		if more {
 			return
 		}
-		data := s.partial
-		s.partial = nil
-		p.m.Deliver(Message{Src: int(m.Src), Ctx: m.Ctx, Tag: m.Tag, Data: data})
+		msg := Message{Src: int(m.Src), Ctx: m.Ctx, Tag: m.Tag, Data: s.partial}
+		if s.partial == nil {
+			msg.Data = s.claim.into[:s.got]
+		}
+		r := s.claim
+		s.partial, s.claim, s.got = nil, nil, 0
+		if r != nil {
+			r.msg = msg
+			close(r.done)
+			return
+		}
+		p.m.Deliver(msg)
 		return
 	}
 	p.m.DeliverCopy(int(m.Src), m.Ctx, m.Tag, m.Payload)

@@ -63,6 +63,22 @@ func TestDirectConnections(t *testing.T) {
 			if err := ps[0].Send(1, 0, 9, big); err != nil {
 				t.Fatal(err)
 			}
+			// Posted before arrival: fragments land in the caller's buffer.
+			into := make([]byte, len(big))
+			posted := ps[1].PostInto(0, 0, 10, into)
+			small := ps[1].PostInto(0, 0, 11, make([]byte, 10))
+			if err := ps[0].Send(1, 0, 10, big); err != nil {
+				t.Fatal(err)
+			}
+			if err := ps[0].Send(1, 0, 11, big); err != nil {
+				t.Fatal(err)
+			}
+			if m, err := posted.Wait(); err != nil || &m.Data[0] != &into[0] || string(m.Data) != string(big) {
+				t.Fatalf("fragmented message into a posted buffer: %d bytes, in place %v, %v", len(m.Data), &m.Data[0] == &into[0], err)
+			}
+			if m, err := small.Wait(); err != nil || len(m.Data) != len(big) {
+				t.Fatalf("too-small posted buffer must still report the whole count: %d, %v", len(m.Data), err)
+			}
 			for i := 0; i < 3; i++ {
 				m, err := ps[1].Post(0, 0, int32(i)).Wait()
 				if err != nil || len(m.Data) != 1 || m.Data[0] != byte(i) {

@@ -64,6 +64,21 @@ func (m *Matcher) DeliverCopy(src int, ctx uint32, tag int32, payload []byte) {
 	m.mu.Unlock()
 }
 
+// claim removes and returns the earliest posted receive matching the
+// envelope, or nil; the caller completes it.
+func (m *Matcher) claim(src int, ctx uint32, tag int32) *Recv {
+	env := Message{Src: src, Ctx: ctx, Tag: tag}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i, r := range m.posted {
+		if r.matches(&env) {
+			m.posted = append(m.posted[:i], m.posted[i+1:]...)
+			return r
+		}
+	}
+	return nil
+}
+
 // Post registers a receive.
 func (m *Matcher) Post(src int, ctx uint32, tag int32) *Recv { return m.PostInto(src, ctx, tag, nil) }
 
