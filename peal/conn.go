@@ -258,6 +258,17 @@ func (p *connProc) Close() error {
 		p.dmu.Unlock()
 		err = p.c.Close()
 		p.m.Fail(ErrClosed)
+		// Receives claimed by a message still arriving in fragments are
+		// no longer in the matcher; fail them too.
+		p.rmu.Lock()
+		for i := range p.srcs {
+			if r := p.srcs[i].claim; r != nil {
+				p.srcs[i].claim = nil
+				r.err = ErrClosed
+				close(r.done)
+			}
+		}
+		p.rmu.Unlock()
 	})
 	return err
 }
