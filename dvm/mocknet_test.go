@@ -2,15 +2,18 @@ package dvm
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/peer"
 	mocknet "github.com/libp2p/go-libp2p/p2p/net/mock"
 
 	"github.com/p2pdvm/p2pdvm/internal/testutil"
+	"github.com/p2pdvm/p2pdvm/internal/wire"
 )
 
 // mockCluster starts n peers on libp2p's in-memory network with the real
@@ -87,4 +90,62 @@ func TestMocknetCollectives(t *testing.T) {
 	if rec.State != JobDone || !strings.Contains(out, "collcheck ok ranks=8") {
 		t.Fatalf("job %s (exit %d):\n%s", rec.State, rec.ExitCode, out)
 	}
+}
+
+// A peer that leaves hands the job records it owns to the next owner, and
+// a record cannot be forged: it carries its submitter's signature.
+func TestRecordHandOffAndSignature(t *testing.T) {
+	prog := buildProg(t, "./testdata/alltoall")
+	peers := mockCluster(t, 8)
+	ctx := context.Background()
+	j, err := peers[0].Submit(ctx, Spec{Program: prog, N: 2, Args: []string{"3"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, rec := collect(t, j); rec.State != JobDone {
+		t.Fatalf("job %s", rec.State)
+	}
+	var holder *Peer
+	testutil.Eventually(t, 10*time.Second, "the done record at the owner", func() bool {
+		for _, p := range peers[1:] {
+			if r, ok := p.records.get(j.ID()); ok && r.State == JobDone {
+				holder = p
+				return true
+			}
+		}
+		return false
+	})
+	rec, _ := holder.records.get(j.ID())
+	forged := rec
+	forged.State, forged.Rev = JobFailed, rec.Rev+1
+	if err := holder.records.put(forged); !errors.Is(err, wire.ErrDenied) {
+		t.Fatalf("a record changed after signing was accepted: %v", err)
+	}
+	if err := holder.records.put(JobRecord{ID: "x", Owner: holder.ID(), N: 1}); err == nil {
+		t.Fatal("an unsigned record was accepted")
+	}
+	holder.Close()
+	// The peer that owns the key now got the record from the leaver...
+	var rest []*Peer
+	var ids []peer.ID
+	for _, p := range peers {
+		if p != holder {
+			rest, ids = append(rest, p), append(ids, p.ID())
+		}
+	}
+	next := closest(JobKey(j.ID()), ids)
+	for _, p := range rest {
+		if p.ID() == next {
+			if r, ok := p.records.get(j.ID()); !ok || r.State != JobDone {
+				t.Fatalf("the next owner %s did not receive the record", shortID(next))
+			}
+		}
+	}
+	// ...and a peer asking through the DHT finds it there.
+	asker := rest[len(rest)-1]
+	testutil.Eventually(t, 10*time.Second, "the record after its owner left", func() bool {
+		asker.forgetOwner(JobKey(j.ID()))
+		r, err := asker.JobStatus(ctx, j.ID())
+		return err == nil && r.State == JobDone
+	})
 }

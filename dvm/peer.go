@@ -149,6 +149,7 @@ func (p *Peer) Close() error {
 		var errs []error
 		p.jobs.killAll(p, "peer shutting down")
 		p.procs.killAll()
+		p.handOffRecords()
 		// Cancel first: it ends route retries and RPCs that the socket
 		// servers below would otherwise wait for.
 		p.cancel()

@@ -3,10 +3,13 @@ package dvm
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"sync"
+	"time"
 
+	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/p2pdvm/p2pdvm/internal/wire"
@@ -42,20 +45,54 @@ func (t *recordTable) list() []JobRecord {
 	return out
 }
 
-// put stores rec if from may write it: anyone may create a record for a new
-// id naming themselves as owner; only that owner may update it.
-func (t *recordTable) put(from peer.ID, rec JobRecord) error {
-	if rec.Owner != from {
-		return fmt.Errorf("%w: record owner %s is not the caller", wire.ErrDenied, shortID(rec.Owner))
+func signingBytes(rec JobRecord) []byte {
+	rec.Sig = nil
+	b, _ := json.Marshal(rec)
+	return b
+}
+
+// sign sets rec.Sig with the peer's identity key.
+func (p *Peer) sign(rec *JobRecord) error {
+	key := p.h.Peerstore().PrivKey(p.h.ID())
+	if key == nil {
+		return errors.New("dvm: no private key for this peer")
 	}
+	pub, err := crypto.MarshalPublicKey(key.GetPublic())
+	if err != nil {
+		return err
+	}
+	rec.OwnerKey = pub
+	sig, err := key.Sign(signingBytes(*rec))
+	rec.Sig = sig
+	return err
+}
+
+// put stores rec if its owner signed it and it is newer than what is held.
+// Who delivers it does not matter: the submitter publishing, or a leaving
+// owner handing it on.
+func (t *recordTable) put(rec JobRecord) error {
 	if rec.ID == "" || len(rec.ID) > wire.MaxJobIDLen || rec.N <= 0 || len(rec.Ranks) > rec.N {
 		return fmt.Errorf("%w: invalid job record", wire.ErrBadRequest)
 	}
+	pub, err := crypto.UnmarshalPublicKey(rec.OwnerKey)
+	if err != nil {
+		return fmt.Errorf("%w: record owner key: %v", wire.ErrBadRequest, err)
+	}
+	if !rec.Owner.MatchesPublicKey(pub) {
+		return fmt.Errorf("%w: job record %s: key is not its owner's", wire.ErrDenied, rec.ID)
+	}
+	if ok, err := pub.Verify(signingBytes(rec), rec.Sig); err != nil || !ok {
+		return fmt.Errorf("%w: job record %s is not signed by its owner", wire.ErrDenied, rec.ID)
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if old, ok := t.m[rec.ID]; ok && old.Owner != from {
+	old, ok := t.m[rec.ID]
+	switch {
+	case ok && old.Owner != rec.Owner:
 		return fmt.Errorf("%w: job %s belongs to %s", wire.ErrDenied, rec.ID, shortID(old.Owner))
-	} else if !ok && len(t.m) >= maxRecords {
+	case ok && old.Rev >= rec.Rev:
+		return nil // a stale or repeated copy
+	case !ok && len(t.m) >= maxRecords:
 		return fmt.Errorf("%w: record table full", wire.ErrUnavailable)
 	}
 	t.m[rec.ID] = rec
@@ -67,7 +104,7 @@ func (p *Peer) handleJobCreate(_ context.Context, from peer.ID, body json.RawMes
 	if err := decodeBody(body, &rec); err != nil {
 		return nil, err
 	}
-	return nil, p.records.put(from, rec)
+	return nil, p.records.put(rec)
 }
 
 func (p *Peer) handleJobUpdate(ctx context.Context, from peer.ID, body json.RawMessage) (any, error) {
@@ -92,9 +129,13 @@ func (p *Peer) handleJobGet(_ context.Context, _ peer.ID, body json.RawMessage) 
 	return nil, fmt.Errorf("%w: job %s", wire.ErrNotFound, req.Job)
 }
 
-// publishRecord stores rec at the owner of its key. Failures are logged,
-// not fatal: the submitter's own copy stays authoritative.
+// publishRecord signs rec and stores it at the owner of its key. Failures
+// are logged, not fatal: the submitter's own copy stays authoritative.
 func (p *Peer) publishRecord(ctx context.Context, rec JobRecord) {
+	if err := p.sign(&rec); err != nil {
+		p.log.Warn("sign job record", "job", rec.ID, "err", err)
+		return
+	}
 	owner, err := p.ownerOf(ctx, JobKey(rec.ID))
 	if err == nil {
 		err = p.call(ctx, owner, "job.update", rec, nil)
@@ -102,6 +143,34 @@ func (p *Peer) publishRecord(ctx context.Context, rec JobRecord) {
 	if err != nil {
 		p.log.Warn("publish job record", "job", rec.ID, "err", err)
 	}
+}
+
+// handOffRecords gives every record this peer holds to the peer that will
+// own its key once this one has left, so `status` keeps working. It is
+// bounded in time: leaving must not hang on an unreachable peer.
+func (p *Peer) handOffRecords() {
+	recs := p.records.list()
+	if len(recs) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(p.ctx, 3*time.Second)
+	defer cancel()
+	others := p.dht.RoutingTable().ListPeers()
+	var wg sync.WaitGroup
+	for _, r := range recs {
+		next := closest(JobKey(r.ID), others)
+		if next == "" {
+			return
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := p.call(ctx, next, "job.update", r, nil); err != nil {
+				p.log.Warn("hand off job record", "job", r.ID, "to", shortID(next), "err", err)
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // JobStatus finds a job's record: this peer's own copy if it submitted or

@@ -54,6 +54,13 @@ type JobRecord struct {
 	ExitCode  int        `json:"exit_code"`
 	Err       string     `json:"error,omitempty"`
 	Ranks     []RankInfo `json:"ranks"`
+	// Rev grows with every version the owner publishes, and Sig is the
+	// owner's libp2p signature over the record without Sig. A record is
+	// thereby self-certifying: any peer may store or hand it on, and none
+	// can forge or roll one back.
+	Rev      uint64 `json:"rev"`
+	OwnerKey []byte `json:"owner_key,omitempty"` // public key of Owner (not every key type is inlined in a peer ID)
+	Sig      []byte `json:"sig,omitempty"`
 }
 
 // jobCore is the submitter's state machine for one job. It does no I/O:

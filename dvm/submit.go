@@ -111,6 +111,7 @@ type Job struct {
 	cert   []byte // shared TLS credentials of the job's ranks
 	key    []byte
 	env    []string
+	rev    uint64 // revision of the record, under mu
 
 	mu      sync.Mutex
 	core    *jobCore
@@ -155,6 +156,8 @@ func (j *Job) Wait(ctx context.Context) (JobRecord, error) {
 func (j *Job) record() JobRecord {
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	j.rev++
+	j.core.rec.Rev = j.rev
 	r := j.core.rec
 	r.Ranks = append([]RankInfo(nil), r.Ranks...)
 	return r
