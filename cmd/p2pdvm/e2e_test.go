@@ -340,3 +340,45 @@ func TestE2EHeatSerialChecksum(t *testing.T) {
 	}
 	noOrphans(t, ps)
 }
+
+// A peer that dies mid-job (kill -9) fails the job with a clear status
+// instead of hanging it, and its ranks die with it (no orphans).
+func TestE2EPeerDiesMidJob(t *testing.T) {
+	sleep, err := exec.LookPath("sleep")
+	if err != nil {
+		t.Skip("no sleep binary")
+	}
+	ps := startPeers(t, 3)
+	sub := exec.Command(binPath, "submit", "--peer", ps[0].sock, "-n", "3", sleep, "300")
+	var serr bytes.Buffer
+	sub.Stderr = &serr
+	if err := sub.Start(); err != nil {
+		t.Fatal(err)
+	}
+	base := filepath.Dir(ps[0].dir)
+	testutil.Eventually(t, 20*time.Second, "3 ranks running", func() bool { return len(ranksUnder(base)) == 3 })
+	victim := ps[2]
+	if len(ranksUnder(victim.dir)) == 0 {
+		victim = ps[1] // placement is by key: pick a peer that hosts a rank
+	}
+	if len(ranksUnder(victim.dir)) == 0 {
+		t.Fatal("no rank on peers 1 or 2")
+	}
+	_ = victim.cmd.Process.Kill()
+	_ = victim.cmd.Wait()
+	done := make(chan error, 1)
+	go func() { done <- sub.Wait() }()
+	select {
+	case err = <-done:
+	case <-time.After(30 * time.Second):
+		_ = sub.Process.Kill()
+		t.Fatal("submit still running 30 s after a hosting peer died")
+	}
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() == 0 {
+		t.Fatalf("submit after its host died: %v; stderr %s", err, serr.String())
+	}
+	if !strings.Contains(serr.String(), "lost") {
+		t.Errorf("stderr does not say a rank was lost:\n%s", serr.String())
+	}
+	testutil.Eventually(t, 10*time.Second, "every rank gone", func() bool { return len(ranksUnder(base)) == 0 })
+}
