@@ -235,10 +235,8 @@ func newInbound(p *Peer) *inbound { return &inbound{p: p} }
 
 // accept takes a message whose payload may alias a reused buffer.
 func (in *inbound) accept(m *wire.Msg) {
-	if !in.p.procs.has(m.Job, int(m.Dst)) {
+	if !in.p.procs.deliver(m) {
 		// Not hosted here (the rank ended, or a peer is guessing): drop it.
 		in.p.log.Debug("message for a rank not hosted here", "job", m.Job, "rank", m.Dst)
-		return
 	}
-	in.p.procs.deliver(m)
 }

@@ -172,20 +172,16 @@ func (t *procTable) byToken(tok string) *proc {
 	return t.byTok[tok]
 }
 
-func (t *procTable) has(job string, rank int) bool {
-	t.mu.RLock()
-	defer t.mu.RUnlock()
-	_, ok := t.byRank[rankID{job, rank}]
-	return ok
-}
-
-func (t *procTable) deliver(m *wire.Msg) {
+// deliver hands m to its destination rank if it runs here.
+func (t *procTable) deliver(m *wire.Msg) bool {
 	t.mu.RLock()
 	pr := t.byRank[rankID{m.Job, int(m.Dst)}]
 	t.mu.RUnlock()
-	if pr != nil {
-		pr.deliver(m)
+	if pr == nil {
+		return false
 	}
+	pr.deliver(m)
+	return true
 }
 
 func (t *procTable) jobProcs(job string) []*proc {

@@ -34,7 +34,7 @@ func addJobFlags(fs *pflag.FlagSet) jobFlags {
 	}
 }
 
-func (jf jobFlags) spec(cmd string, args []string) (dvm.Spec, error) {
+func (jf jobFlags) spec(args []string) (dvm.Spec, error) {
 	if len(args) == 0 {
 		return dvm.Spec{}, errors.New("no program given")
 	}
@@ -69,14 +69,14 @@ func init() {
 	register(&command{
 		name:    "submit",
 		summary: "run an MPI program's ranks on the DVM and stream their output (like mpiexec)",
-		usage:   "-n N [--label] [--peer SOCKET] PROGRAM [ARGS...]",
+		usage:   "-n N [--label] [-x NAME[=VALUE]]... [--peer SOCKET] PROGRAM [ARGS...]",
 		example: "p2pdvm submit -n 4 --label ./heat 3000 1024",
 		flags: func(fs *pflag.FlagSet) {
 			jf = addJobFlags(fs)
 			sock = socketFlag(fs)
 		},
 		run: func(_ *pflag.FlagSet, args []string) int {
-			spec, err := jf.spec("submit", args)
+			spec, err := jf.spec(args)
 			if err != nil {
 				return fail("submit", err)
 			}
@@ -108,7 +108,7 @@ func init() {
 	register(&command{
 		name:    "run",
 		summary: "run an MPI program on an embedded cluster of local peers (nothing else needed)",
-		usage:   "-n N [--peers K] [--label] PROGRAM [ARGS...]",
+		usage:   "-n N [--peers K] [--label] [-x NAME[=VALUE]]... PROGRAM [ARGS...]",
 		example: "p2pdvm run -n 4 --peers 4 ./heat 2000 256",
 		flags: func(fs *pflag.FlagSet) {
 			rjf = addJobFlags(fs)
@@ -116,7 +116,7 @@ func init() {
 			peers = fs.Int("peers", k, "number of local peers in the embedded cluster [$P2PDVM_PEERS]")
 		},
 		run: func(_ *pflag.FlagSet, args []string) int {
-			spec, err := rjf.spec("run", args)
+			spec, err := rjf.spec(args)
 			if err != nil {
 				return fail("run", err)
 			}
