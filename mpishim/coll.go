@@ -149,13 +149,20 @@ func (c *Comm) Gather(send, recv []byte, root int) error {
 	if len(recv) < n*blk {
 		return fmt.Errorf("%w: gather of %d bytes into %d", ErrTruncate, n*blk, len(recv))
 	}
-	if root != 0 {
-		// Relative rank i is rank (i+root)%n.
-		k := (n - root) * blk
-		copy(recv[root*blk:], tmp[:k])
-		copy(recv, tmp[k:])
-	}
+	unrotate(recv, tmp, root, blk, n)
 	return bad
+}
+
+// unrotate writes blocks held in relative-rank order (block i belongs to
+// member (i+first)%n) into recv in member order. With first == 0 the
+// blocks were gathered in place and there is nothing to do.
+func unrotate(recv, rel []byte, first, blk, n int) {
+	if first == 0 {
+		return
+	}
+	k := (n - first) * blk
+	copy(recv[first*blk:], rel[:k])
+	copy(recv, rel[k:])
 }
 
 // cmp keeps the first error.
@@ -245,11 +252,7 @@ func (c *Comm) Allgather(send, recv []byte) error {
 	if len(recv) < n*blk {
 		return fmt.Errorf("%w: allgather of %d bytes into %d", ErrTruncate, n*blk, len(recv))
 	}
-	if r != 0 {
-		k := (n - r) * blk
-		copy(recv[r*blk:], tmp[:k])
-		copy(recv, tmp[k:])
-	}
+	unrotate(recv, tmp, r, blk, n)
 	return bad
 }
 
