@@ -3,7 +3,6 @@ package dvm
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -169,4 +168,3 @@ func shortID(p peer.ID) string {
 	return s
 }
 
-var errNotOwner = errors.New("not the owner of that key")

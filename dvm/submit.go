@@ -31,9 +31,8 @@ type Spec struct {
 
 // Errors a user can cause, tested with errors.Is.
 var (
-	ErrBadSpec     = errors.New("invalid job")
-	ErrNoSuchJob   = errors.New("no such job")
-	ErrNotJobOwner = wire.ErrDenied
+	ErrBadSpec   = errors.New("invalid job")
+	ErrNoSuchJob = errors.New("no such job")
 )
 
 // Exit codes of jobs that did not end by themselves, as shells report
