@@ -167,4 +167,3 @@ func shortID(p peer.ID) string {
 	}
 	return s
 }
-
