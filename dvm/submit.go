@@ -85,7 +85,7 @@ func (p *Peer) Submit(ctx context.Context, spec Spec) (*Job, error) {
 		return nil, fmt.Errorf("job credentials: %w", err)
 	}
 	p.jobs.add(j)
-	p.publishRecord(ctx, j.record())
+	p.publishRecord(ctx, j.nextRevision())
 	p.goFunc(func() { j.spawnAll(hash, size) })
 	return j, nil
 }
@@ -110,7 +110,7 @@ type Job struct {
 	cert   []byte // shared TLS credentials of the job's ranks
 	key    []byte
 	env    []string
-	rev    uint64 // revision of the record, under mu
+	rev    uint64 // revision of the last published record, under mu
 
 	mu      sync.Mutex
 	core    *jobCore
@@ -155,8 +155,6 @@ func (j *Job) Wait(ctx context.Context) (JobRecord, error) {
 func (j *Job) record() JobRecord {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	j.rev++
-	j.core.rec.Rev = j.rev
 	r := j.core.rec
 	r.Ranks = append([]RankInfo(nil), r.Ranks...)
 	return r
@@ -339,7 +337,17 @@ func (j *Job) finish() {
 func (j *Job) publish() {
 	ctx, cancel := context.WithTimeout(j.p.ctx, 10*time.Second)
 	defer cancel()
-	j.p.publishRecord(ctx, j.record())
+	j.p.publishRecord(ctx, j.nextRevision())
+}
+
+// nextRevision is the record to publish, numbered after every earlier one
+// so the owner keeps the latest whatever order copies arrive in.
+func (j *Job) nextRevision() JobRecord {
+	j.mu.Lock()
+	j.rev++
+	j.core.rec.Rev = j.rev
+	j.mu.Unlock()
+	return j.record()
 }
 
 func (p *Peer) handleJobAbort(_ context.Context, from peer.ID, body json.RawMessage) (any, error) {
