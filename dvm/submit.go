@@ -155,6 +155,10 @@ func (j *Job) Wait(ctx context.Context) (JobRecord, error) {
 func (j *Job) record() JobRecord {
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	return j.recordLocked()
+}
+
+func (j *Job) recordLocked() JobRecord {
 	r := j.core.rec
 	r.Ranks = append([]RankInfo(nil), r.Ranks...)
 	return r
@@ -344,10 +348,10 @@ func (j *Job) publish() {
 // so the owner keeps the latest whatever order copies arrive in.
 func (j *Job) nextRevision() JobRecord {
 	j.mu.Lock()
+	defer j.mu.Unlock()
 	j.rev++
 	j.core.rec.Rev = j.rev
-	j.mu.Unlock()
-	return j.record()
+	return j.recordLocked()
 }
 
 func (p *Peer) handleJobAbort(_ context.Context, from peer.ID, body json.RawMessage) (any, error) {
