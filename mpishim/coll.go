@@ -15,9 +15,14 @@ const (
 	tagScatter
 	tagAllgather
 	tagAlltoall
+	tagScan
+	tagGatherv
+	tagScatterv
+	tagAlltoallv
 )
 
-var tagNames = [...]string{"barrier", "bcast", "reduce", "allreduce", "gather", "scatter", "allgather", "alltoall"}
+var tagNames = [...]string{"barrier", "bcast", "reduce", "allreduce", "gather", "scatter", "allgather", "alltoall",
+	"scan", "gatherv", "scatterv", "alltoallv"}
 
 func (c *Comm) csend(buf []byte, dst, tag int) error {
 	if err := c.pr.p.Send(c.ranks[dst], c.ctx+1, int32(tag), buf); err != nil {

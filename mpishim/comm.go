@@ -15,8 +15,9 @@ import (
 const (
 	AnySource = peal.AnySource
 	AnyTag    = int(peal.AnyTag)
-	// TagUB is the largest tag a program may use (MPI_TAG_UB).
-	TagUB = 1<<31 - 1
+	// TagUB is the largest tag a program may use (MPI_TAG_UB); the tags
+	// below -1 acknowledge synchronous sends.
+	TagUB = 1<<31 - 2
 )
 
 // Errors, after MPI's error classes; test them with errors.Is.
@@ -34,9 +35,10 @@ var (
 // Status describes a received or probed message. Count is in bytes; use
 // ElemCount for elements.
 type Status struct {
-	Source int
-	Tag    int
-	Count  int
+	Source    int
+	Tag       int
+	Count     int
+	Cancelled bool // the receive was withdrawn by Request.Cancel
 }
 
 // Comm is a communicator: an ordered group of processes and a private

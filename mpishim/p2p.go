@@ -29,14 +29,59 @@ func (c *Comm) Recv(buf []byte, src, tag int) (Status, error) {
 	return c.Irecv(buf, src, tag).Wait()
 }
 
+// Ssend is Send that returns only once the destination has matched the
+// message with a receive (MPI_Ssend).
+func (c *Comm) Ssend(buf []byte, dst, tag int) error {
+	_, err := c.Issend(buf, dst, tag).Wait()
+	return err
+}
+
+// Issend starts a synchronous send: the request completes when the
+// destination's receive has matched the message. The message carries
+// peal.SyncCtx; the receiver answers on the collective context with
+// ackTag(tag), which no collective uses. Two synchronous sends to one
+// destination with one tag are matched in the order they were sent, so
+// their acknowledgements cannot be confused.
+func (c *Comm) Issend(buf []byte, dst, tag int) *Request {
+	if err := c.checkRank(dst, "destination"); err != nil {
+		return &Request{c: c, err: err}
+	}
+	if err := checkTag(tag); err != nil {
+		return &Request{c: c, err: err}
+	}
+	ack := c.pr.p.Post(c.ranks[dst], c.ctx+1, ackTag(int32(tag)))
+	if err := c.pr.p.Send(c.ranks[dst], c.ctx|peal.SyncCtx, int32(tag), buf); err != nil {
+		c.pr.p.Cancel(ack)
+		return &Request{c: c, err: fmt.Errorf("mpishim: ssend to rank %d tag %d: %w", dst, tag, err)}
+	}
+	return &Request{c: c, r: ack, ack: true}
+}
+
+// ackTag maps a user tag (0 to TagUB) to a negative tag, distinct from
+// AnyTag and from every collective tag.
+func ackTag(tag int32) int32 { return -tag - 2 }
+
 // Request is a pending non-blocking operation. A Request is used by one
 // goroutine at a time.
 type Request struct {
 	c   *Comm
 	r   *peal.Recv // nil once complete
+	ack bool       // r is a synchronous send's acknowledgement
 	buf []byte
 	st  Status
 	err error
+}
+
+// Cancel withdraws a receive that has not matched yet (MPI_Cancel); the
+// request then completes with Status.Cancelled set. Sends have already
+// left and cannot be cancelled. It reports whether it cancelled.
+func (q *Request) Cancel() bool {
+	if q.r == nil || q.ack || !q.c.pr.p.Cancel(q.r) {
+		return false
+	}
+	q.r = nil
+	q.st = Status{Source: AnySource, Tag: AnyTag, Cancelled: true}
+	return true
 }
 
 // Isend starts a send. Sends are eager, so the request is already
@@ -87,6 +132,14 @@ func (q *Request) complete(m peal.Message, err error) {
 	if err != nil {
 		q.err = fmt.Errorf("mpishim: receive: %w", err)
 		return
+	}
+	if q.ack {
+		return
+	}
+	if m.Ctx&peal.SyncCtx != 0 {
+		if err := q.c.pr.p.Send(m.Src, q.c.ctx+1, ackTag(m.Tag), nil); err != nil {
+			q.err = fmt.Errorf("mpishim: acknowledge a synchronous send: %w", err)
+		}
 	}
 	q.st = Status{Source: q.c.commRank(m.Src), Tag: int(m.Tag), Count: len(m.Data)}
 	if len(m.Data) == 0 || len(q.buf) == 0 || &m.Data[0] != &q.buf[0] {

@@ -1,9 +1,6 @@
 package mpishim
 
-import (
-	"fmt"
-	"math/bits"
-)
+import "fmt"
 
 // Op is a reduction operation. All of them are commutative and, except
 // for Sum and Prod on floating-point types, associative; to keep those two
@@ -103,136 +100,42 @@ func truth[T Elem](b bool) T {
 	return 0
 }
 
-// recvOperand receives a partner's operand of want elements into a buffer
-// this rank owns. A wrong-sized operand is fitted and noted in *bad, so
-// the algorithm can finish before reporting it.
-func recvOperand[T Elem](c *Comm, from, tag, want int, bad *error) ([]T, error) {
-	data, err := c.crecv(from, tag)
-	if err != nil {
-		return nil, err
+// combineFunc adapts combine to the Combine signature for element type T.
+func combineFunc[T Elem](op Op) Combine {
+	return func(inout, in []byte) error {
+		x, err := fromBytes[T](inout)
+		if err != nil {
+			return err
+		}
+		y, err := fromBytes[T](in)
+		if err != nil {
+			return err
+		}
+		combine(op, x, y, x)
+		if len(inout) > 0 && &AsBytes(x)[0] != &inout[0] {
+			copy(inout, AsBytes(x)) // fromBytes had to copy a misaligned buffer
+		}
+		return nil
 	}
-	data, err = fitLen(data, want*sizeOf[T](), tag)
-	*bad = cmp(*bad, err)
-	return fromBytes[T](data)
 }
 
 // ReduceT combines every member's send with op into root's recv (binomial
 // tree, lower relative ranks' operand first). recv is used only at root
 // and may be send itself. All members pass send slices of one length.
 func ReduceT[T Elem](c *Comm, send, recv []T, op Op, root int) error {
-	if err := c.checkRank(root, "root"); err != nil {
-		return err
-	}
 	if err := checkOp[T](op); err != nil {
 		return err
 	}
-	n, v := c.Size(), c.rel(root)
-	// acc is read-only while it is send; each received operand is a fresh
-	// buffer, so combining into it needs no allocation of our own.
-	acc := send
-	var bad error
-	for mask := 1; mask < n; mask <<= 1 {
-		if v&mask != 0 {
-			if err := c.csend(AsBytes(acc), c.abs(v-mask, root), tagReduce); err != nil {
-				return err
-			}
-			return bad
-		}
-		if v+mask < n {
-			other, err := recvOperand[T](c, c.abs(v+mask, root), tagReduce, len(send), &bad)
-			if err != nil {
-				return err
-			}
-			combine(op, other, acc, other)
-			acc = other
-		}
-	}
-	if len(recv) < len(acc) {
-		return fmt.Errorf("%w: reduce of %d elements into %d", ErrTruncate, len(acc), len(recv))
-	}
-	copy(recv, acc)
-	return bad
+	return c.ReduceFunc(AsBytes(send), AsBytes(recv), combineFunc[T](op), true, root)
 }
 
 // AllreduceT combines every member's send with op into every member's
-// recv, which may be send itself. Recursive doubling: in log2 p rounds,
-// with p the largest power of two up to n, partners swap what they have
-// and combine it, lower rank's operand first, so both compute the same
-// bits. With n not a power of two the first 2(n-p) ranks pair up first:
-// the even one hands its operand to the odd one, sits out, and is sent
-// the result at the end.
+// recv, which may be send itself; see AllreduceFunc.
 func AllreduceT[T Elem](c *Comm, send, recv []T, op Op) error {
 	if err := checkOp[T](op); err != nil {
 		return err
 	}
-	n, r := c.Size(), c.rank
-	pof2 := 1 << (bits.Len(uint(n)) - 1)
-	rem := n - pof2
-	acc := send
-	var bad error
-	exchange := func(partner int, sendFirst bool) error {
-		if sendFirst {
-			if err := c.csend(AsBytes(acc), partner, tagAllreduce); err != nil {
-				return err
-			}
-		}
-		other, err := recvOperand[T](c, partner, tagAllreduce, len(send), &bad)
-		if err != nil {
-			return err
-		}
-		if partner < r {
-			combine(op, other, other, acc)
-		} else {
-			combine(op, other, acc, other)
-		}
-		acc = other
-		return nil
-	}
-
-	newr := r - rem // rank among the p that do the doubling, or -1
-	if r < 2*rem {
-		if r%2 == 0 {
-			if err := c.csend(AsBytes(acc), r+1, tagAllreduce); err != nil {
-				return err
-			}
-			newr = -1
-		} else {
-			if err := exchange(r-1, false); err != nil {
-				return err
-			}
-			newr = r / 2
-		}
-	}
-	if newr >= 0 {
-		for mask := 1; mask < pof2; mask <<= 1 {
-			pnew := newr ^ mask
-			partner := pnew + rem
-			if pnew < rem {
-				partner = pnew*2 + 1
-			}
-			if err := exchange(partner, true); err != nil {
-				return err
-			}
-		}
-	}
-	if r < 2*rem {
-		if r%2 == 1 {
-			if err := c.csend(AsBytes(acc), r-1, tagAllreduce); err != nil {
-				return err
-			}
-		} else {
-			res, err := recvOperand[T](c, r+1, tagAllreduce, len(send), &bad)
-			if err != nil {
-				return err
-			}
-			acc = res
-		}
-	}
-	if len(recv) < len(acc) {
-		return fmt.Errorf("%w: allreduce of %d elements into %d", ErrTruncate, len(acc), len(recv))
-	}
-	copy(recv, acc)
-	return bad
+	return c.AllreduceFunc(AsBytes(send), AsBytes(recv), combineFunc[T](op))
 }
 
 // Reduce is ReduceT for callers holding a slice whose type is known only

@@ -2,8 +2,9 @@ package mpishim
 
 import (
 	"fmt"
-	"math"
 	"sort"
+
+	"github.com/p2pdvm/p2pdvm/peal"
 )
 
 // Undefined as a Split color leaves the caller out of every new
@@ -25,7 +26,7 @@ func (pr *process) nextFree() uint32 {
 
 // claim records that ctx and ctx+1 are in use.
 func (pr *process) claim(ctx uint32) error {
-	if ctx > math.MaxUint32-2 {
+	if ctx >= peal.SyncCtx-2 {
 		return fmt.Errorf("mpishim: out of communicator context ids")
 	}
 	pr.mu.Lock()

@@ -218,6 +218,8 @@ func (p *connProc) PostInto(src int, ctx uint32, tag int32, buf []byte) *Recv {
 	return p.m.PostInto(src, ctx, tag, buf)
 }
 
+func (p *connProc) Cancel(r *Recv) bool { return p.m.Cancel(r) }
+
 func (p *connProc) Probe(src int, ctx uint32, tag int32, block bool) (Message, bool, error) {
 	return p.m.Probe(src, ctx, tag, block)
 }

@@ -55,6 +55,8 @@ func (p *memProc) PostInto(src int, ctx uint32, tag int32, buf []byte) *Recv {
 	return p.m.PostInto(src, ctx, tag, buf)
 }
 
+func (p *memProc) Cancel(r *Recv) bool { return p.m.Cancel(r) }
+
 func (p *memProc) Probe(src int, ctx uint32, tag int32, block bool) (Message, bool, error) {
 	return p.m.Probe(src, ctx, tag, block)
 }

@@ -16,6 +16,13 @@ const (
 	AnyTag    = int32(-1)
 )
 
+// SyncCtx, set in the context of a message, asks the receiving process to
+// acknowledge the message once a receive has matched it: that is how a
+// synchronous send (MPI_Ssend) learns that its message was matched.
+// Matching ignores the bit, so a receive posted on ctx matches messages
+// sent on ctx|SyncCtx; Message.Ctx keeps it, for the receiver to see.
+const SyncCtx uint32 = 1 << 31
+
 // ErrClosed is returned by operations on a closed or failed Proc.
 var ErrClosed = errors.New("peal: process endpoint closed")
 
@@ -52,6 +59,9 @@ type Proc interface {
 	// posted now would match, without receiving it. With block it waits
 	// for one; otherwise ok tells whether there was one.
 	Probe(src int, ctx uint32, tag int32, block bool) (env Message, ok bool, err error)
+	// Cancel withdraws a posted receive that has not matched yet; it then
+	// completes with ErrCancelled. It reports whether it did.
+	Cancel(r *Recv) bool
 	// Abort asks the runtime to end the whole job with code. It does not
 	// return unless the request could not be sent.
 	Abort(code int, msg string) error
@@ -72,7 +82,7 @@ type Recv struct {
 }
 
 func (r *Recv) matches(m *Message) bool {
-	return r.ctx == m.Ctx && (r.src == AnySource || r.src == m.Src) && (r.tag == AnyTag || r.tag == m.Tag)
+	return r.ctx == m.Ctx&^SyncCtx && (r.src == AnySource || r.src == m.Src) && (r.tag == AnyTag || r.tag == m.Tag)
 }
 
 // Wait blocks until the receive completes.
