@@ -63,6 +63,9 @@ type process struct {
 	finalized bool
 }
 
+// The world uses contexts 0 and 1, Self 2 and 3.
+const selfCtx = 2
+
 // InitWith builds the world communicator over p. Init uses it on the
 // endpoint from peal.Connect; tests use it on the members of a
 // peal.NewGroup, each of which gets a world of its own.
@@ -71,7 +74,7 @@ func InitWith(p peal.Proc) *Comm {
 	for i := range ranks {
 		ranks[i] = i
 	}
-	pr := &process{p: p, nextCtx: 2} // the world uses contexts 0 and 1
+	pr := &process{p: p, nextCtx: selfCtx + 2}
 	pr.world = &Comm{pr: pr, ranks: ranks, rank: p.Rank(), ctx: 0}
 	return pr.world
 }
@@ -148,8 +151,35 @@ func (c *Comm) Finalize() error {
 // Abort asks the runtime to end the whole job with code (MPI_Abort). It
 // returns only if the request could not be made.
 func (c *Comm) Abort(code int) error {
-	return c.pr.p.Abort(code, fmt.Sprintf("MPI_Abort(%d) by world rank %d", code, c.ranks[c.rank]))
+	return c.AbortMsg(code, fmt.Sprintf("MPI_Abort(%d) by world rank %d", code, c.ranks[c.rank]))
 }
+
+// AbortMsg is Abort with the message the runtime shows for it.
+func (c *Comm) AbortMsg(code int, msg string) error { return c.pr.p.Abort(code, msg) }
+
+// Self is the communicator of this process alone (MPI_COMM_SELF). Its
+// context is reserved at Init, so making it needs no agreement.
+func (c *Comm) Self() *Comm {
+	me := c.pr.world.rank
+	return &Comm{pr: c.pr, ranks: []int{me}, index: selfIndex(c.pr.p.Size(), me), ctx: selfCtx}
+}
+
+func selfIndex(n, me int) []int32 {
+	idx := make([]int32, n)
+	for i := range idx {
+		idx[i] = -1
+	}
+	idx[me] = 0
+	return idx
+}
+
+// Members returns the world ranks of c's members in c's rank order
+// (what MPI_Comm_group describes).
+func (c *Comm) Members() []int { return append([]int(nil), c.ranks...) }
+
+// Context is the id of c's message space; communicators with the same
+// members compare by it (MPI_Comm_compare).
+func (c *Comm) Context() uint32 { return c.ctx }
 
 // Rank is this process's rank in c.
 func (c *Comm) Rank() int { return c.rank }

@@ -72,6 +72,18 @@ type Request struct {
 	err error
 }
 
+// closed is the Done channel of requests that are already complete.
+var closed = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+// Done is closed once Wait would not block, for waiting on several
+// requests at once.
+func (q *Request) Done() <-chan struct{} {
+	if q.r == nil {
+		return closed
+	}
+	return q.r.Done()
+}
+
 // Cancel withdraws a receive that has not matched yet (MPI_Cancel); the
 // request then completes with Status.Cancelled set. Sends have already
 // left and cannot be cancelled. It reports whether it cancelled.
