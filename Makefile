@@ -9,14 +9,22 @@ HEAT_REF := 592716.52687308204
 # report "context deadline exceeded" as a failure, which makes CI flaky.
 FUZZTIME ?= 300000x
 
-.PHONY: all build demo test test-unit test-race fuzz bench clean
+.PHONY: all build lib demo test test-unit test-race fuzz bench clean
 
 all: build
 
-build:
+build: lib
 	$(GO) build -o $(BIN)/p2pdvm ./cmd/p2pdvm
+	ln -sf p2pdvm $(BIN)/mpicc
 	$(GO) build -o $(BIN)/heat ./examples/heat
 	$(GO) build -o $(BIN)/pingpong ./examples/pingpong
+
+# The C MPI library: mpishim/cabi as a static archive, and mpi.h beside
+# it, where `p2pdvm mpicc` looks (../include and ../lib from bin/).
+lib:
+	$(GO) build -buildmode=c-archive -o lib/libp2pdvm_mpi.a ./mpishim/cabi
+	rm -f lib/libp2pdvm_mpi.h
+	install -D -m 644 mpishim/cabi/mpi.h include/mpi.h
 
 # The demo's heat run is the one whose serial checksum is known, so the
 # line it prints can be checked, not just admired.
@@ -43,4 +51,4 @@ bench:
 	bash bench/run.sh
 
 clean:
-	rm -rf $(BIN) bench/build
+	rm -rf $(BIN) lib include bench/build

@@ -113,7 +113,7 @@ mkdir -p "$BUILD" "$LOGS"
 log "building the C programs with $MPICC"
 for p in pingpong heat initfin; do
 	# -ffp-contract=off: no FMA, so heat's checksum is the same bits as Go's.
-	"$MPICC" -O2 -ffp-contract=off -o "$BUILD/$p" "bench/c/$p.c" -lm || die "compiling bench/c/$p.c failed"
+	"$MPICC" -O2 -ffp-contract=off -o "$BUILD/$p" "examples/c/$p.c" -lm || die "compiling examples/c/$p.c failed"
 done
 
 # ---------------------------------------------------------------- p2pdvm
@@ -125,6 +125,26 @@ if [[ ${BENCH_SKIP_P2PDVM:-0} == 1 ]]; then
 elif log "building p2pdvm" && ! go build -o "$P2PDVM" ./cmd/p2pdvm 2>"$LOGS/build-p2pdvm.err"; then
 	P2P_REASON="go build ./cmd/p2pdvm failed (bench/build/logs/build-p2pdvm.err)"
 fi
+# The C rows: the same C programs, built with p2pdvm's mpicc against its
+# own mpi.h and static library.
+declare -A C_BIN=()
+C_REASON=$P2P_REASON
+if [[ -z $C_REASON ]]; then
+	log "building p2pdvm's MPI library and the C programs with p2pdvm mpicc"
+	export P2PDVM_MPI_HOME=$BUILD/mpi
+	mkdir -p "$P2PDVM_MPI_HOME/include"
+	cp mpishim/cabi/mpi.h "$P2PDVM_MPI_HOME/include/"
+	if ! go build -buildmode=c-archive -o "$P2PDVM_MPI_HOME/lib/libp2pdvm_mpi.a" ./mpishim/cabi 2>"$LOGS/build-libmpi.err"; then
+		C_REASON="building the C MPI library failed (bench/build/logs/build-libmpi.err)"
+	fi
+fi
+for p in pingpong heat; do
+	if [[ -z $C_REASON ]] && "$P2PDVM" mpicc -O2 -ffp-contract=off -o "$BUILD/$p-p2pdvm-c" "examples/c/$p.c" -lm 2>"$LOGS/build-$p-c.err"; then
+		C_BIN[$p]=$BUILD/$p-p2pdvm-c
+	else
+		put "$p/p2pdvm-c" status "not run: ${C_REASON:-p2pdvm mpicc examples/c/$p.c failed (bench/build/logs/build-$p-c.err)}"
+	fi
+done
 for ex in pingpong heat initfin; do
 	if [[ -n $P2P_REASON ]]; then
 		NOT_RUN[$ex]=$P2P_REASON
@@ -379,7 +399,7 @@ else
 	ref=$(timeout "$TIMEOUT" "$MPIEXEC" -n 1 "$BUILD/heat" "$HEAT_ITERS" "$HEAT_N" </dev/null 2>"$LOGS/heat-ref.err" |
 		sed -n 's/.* checksum=\([^ ]*\).*/\1/p' || true)
 	put heat expected_checksum "${ref:-unknown}"
-	put heat expected_from "1-rank MPICH run of bench/c/heat.c (ITERS=$HEAT_ITERS N=$HEAT_N)"
+	put heat expected_from "1-rank MPICH run of examples/c/heat.c (ITERS=$HEAT_ITERS N=$HEAT_N)"
 fi
 
 # The 2-peer DVM serves the pingpong and heat rows.
@@ -406,6 +426,9 @@ for ((rep = 1; rep <= R; rep++)); do
 		before=$(job_ids)
 		pingpong pingpong/p2pdvm "$rep" "$P2PDVM" submit --peer "$DVM_SOCK" -n 2 "${GO_BIN[pingpong]}" $PP_ITERS
 		placement pingpong/p2pdvm "$before"
+		if [[ -n ${C_BIN[pingpong]:-} ]]; then
+			pingpong pingpong/p2pdvm-c "$rep" "$P2PDVM" submit --peer "$DVM_SOCK" -n 2 "${C_BIN[pingpong]}" $PP_ITERS
+		fi
 	fi
 done
 
@@ -417,6 +440,9 @@ for ((rep = 1; rep <= HEAT_R; rep++)); do
 		before=$(job_ids)
 		heat heat/p2pdvm "$rep" "$P2PDVM" submit --peer "$DVM_SOCK" -n 2 "${GO_BIN[heat]}" "$HEAT_ITERS" "$HEAT_N"
 		placement heat/p2pdvm "$before"
+		if [[ -n ${C_BIN[heat]:-} ]]; then
+			heat heat/p2pdvm-c "$rep" "$P2PDVM" submit --peer "$DVM_SOCK" -n 2 "${C_BIN[heat]}" "$HEAT_ITERS" "$HEAT_N"
+		fi
 	fi
 done
 stop_dvm

@@ -155,13 +155,14 @@ func (p *report) f(format string, args ...any) { fmt.Fprintf(p.w, format, args..
 
 func (p *report) pingpongTable(metric, title, unit string) {
 	p.f("\n### %s\n\n", title)
-	p.f("| size | MPICH TCP (%[1]s) | MPICH shm (%[1]s) | p2pdvm (%[1]s) | p2pdvm / MPICH TCP |\n", unit)
-	p.f("|---:|---:|---:|---:|---:|\n")
+	p.f("| size | MPICH TCP (%[1]s) | MPICH shm (%[1]s) | p2pdvm Go (%[1]s) | p2pdvm Go / MPICH TCP | p2pdvm C (%[1]s) | p2pdvm C / MPICH TCP |\n", unit)
+	p.f("|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, s := range sizes {
 		tcp := p.r.summarise("pingpong/mpich-tcp/"+s.bytes, metric, "pingpong/mpich-tcp")
 		shm := p.r.summarise("pingpong/mpich-shm/"+s.bytes, metric, "pingpong/mpich-shm")
 		dvm := p.r.summarise("pingpong/p2pdvm/"+s.bytes, metric, "pingpong/p2pdvm")
-		p.f("| %s | %s | %s | %s | %s |\n", s.label, tcp.cell(), shm.cell(), dvm.cell(), ratio(dvm, tcp))
+		dvmc := p.r.summarise("pingpong/p2pdvm-c/"+s.bytes, metric, "pingpong/p2pdvm-c")
+		p.f("| %s | %s | %s | %s | %s | %s | %s |\n", s.label, tcp.cell(), shm.cell(), dvm.cell(), ratio(dvm, tcp), dvmc.cell(), ratio(dvmc, tcp))
 	}
 }
 
@@ -233,7 +234,9 @@ func (p *report) write() {
 			p.f("  Placement of the first %s run (`p2pdvm status --json`): %s.\n", strings.TrimSuffix(row, "/p2pdvm"), pl)
 		}
 	}
-	p.f("- C programs (`bench/c`) are built with MPICH's `mpicc -O2 -ffp-contract=off`.\n")
+	p.f("- C programs (`examples/c`) are built with MPICH's `mpicc -O2 -ffp-contract=off` for the MPICH rows and with\n")
+	p.f("  `p2pdvm mpicc` and the same flags for the **p2pdvm C** rows (p2pdvm's own mpi.h and static MPI library), which\n")
+	p.f("  run on the same 2-peer DVM as the Go programs.\n")
 
 	p.f("\n## Ping-pong (2 ranks)\n\nOne-way time is the median over round trips of round-trip/2; bandwidth is size / one-way time (1 MB = 10⁶ B).\n")
 	p.pingpongTable("latency_us", "Latency", "µs")
@@ -244,7 +247,7 @@ func (p *report) write() {
 		r.first("heat", "expected_checksum"), r.first("heat", "expected_from"))
 	p.f("| run | time (s) | checksum | vs MPICH TCP |\n|---|---:|---|---:|\n")
 	heatTCP := r.summarise("heat/mpich-tcp", "time_s", "heat/mpich-tcp")
-	for _, impl := range []struct{ key, name string }{{"mpich-tcp", "MPICH TCP"}, {"mpich-shm", "MPICH shm"}, {"p2pdvm", "p2pdvm"}} {
+	for _, impl := range []struct{ key, name string }{{"mpich-tcp", "MPICH TCP"}, {"mpich-shm", "MPICH shm"}, {"p2pdvm", "p2pdvm Go"}, {"p2pdvm-c", "p2pdvm C"}} {
 		st := r.summarise("heat/"+impl.key, "time_s", "heat/"+impl.key)
 		p.f("| %s | %s | %s | %s |\n", impl.name, st.cell(), p.checksumOK(impl.key), ratio(st, heatTCP))
 	}
@@ -307,6 +310,16 @@ func (p *report) targets(heatTCP, startMPICH, startDVM, rss, cpu stat) []target 
 			func(x float64) bool { return x <= 1.1 }),
 		cmp("startup ≤ 1.0× MPICH", startDVM, startMPICH, "s",
 			func(x float64) bool { return x <= 1.0 }),
+		cmp("C: 8 B latency ≤ 2.0× MPICH TCP", pp("p2pdvm-c", "8", "latency_us"), pp("mpich-tcp", "8", "latency_us"), "µs",
+			func(x float64) bool { return x <= 2.0 }),
+		cmp("C: 4 MiB bandwidth ≥ 0.7× MPICH TCP", pp("p2pdvm-c", "4194304", "bandwidth_MBps"), pp("mpich-tcp", "4194304", "bandwidth_MBps"), "MB/s",
+			func(x float64) bool { return x >= 0.7 }),
+		cmp("C: heat time ≤ 1.1× MPICH TCP", r.summarise("heat/p2pdvm-c", "time_s", "heat/p2pdvm-c"), heatTCP, "s",
+			func(x float64) bool { return x <= 1.1 }),
+		cmp("C: 8 B latency ≤ 1.1× the Go API's", pp("p2pdvm-c", "8", "latency_us"), pp("p2pdvm", "8", "latency_us"), "µs",
+			func(x float64) bool { return x <= 1.1 }),
+		cmp("C: heat time ≤ 1.1× the Go API's", r.summarise("heat/p2pdvm-c", "time_s", "heat/p2pdvm-c"), r.summarise("heat/p2pdvm", "time_s", "heat/p2pdvm"), "s",
+			func(x float64) bool { return x <= 1.1 }),
 	)
 	if rss.ok {
 		ts = append(ts, target{"idle RSS ≤ 60 MiB", num(rss.max) + " MiB (largest peer)", verdict(rss.max <= 60, true)})
@@ -322,6 +335,9 @@ func (p *report) targets(heatTCP, startMPICH, startDVM, rss, cpu stat) []target 
 	}
 	if c := p.checksumOK("p2pdvm"); c != "OK" && c != "–" {
 		ts[2].met = "not met (checksum " + c + ")"
+	}
+	if c := p.checksumOK("p2pdvm-c"); c != "OK" && c != "–" {
+		ts[6].met = "not met (checksum " + c + ")"
 	}
 	return ts
 }

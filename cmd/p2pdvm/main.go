@@ -22,6 +22,9 @@ type command struct {
 	example string
 	run     func(fs *pflag.FlagSet, args []string) int
 	flags   func(fs *pflag.FlagSet)
+	// raw, when set, gets the arguments unparsed: a wrapper such as
+	// mpicc forwards flags it does not know instead of refusing them.
+	raw func(args []string) int
 }
 
 var commands []*command
@@ -33,12 +36,24 @@ func main() {
 }
 
 func dispatch(argv []string) int {
+	// Installed as a symlink named after a subcommand (mpicc -> p2pdvm),
+	// the binary behaves as that subcommand, so make CC=mpicc works.
+	if name := filepath.Base(argv[0]); name != "p2pdvm" {
+		for _, c := range commands {
+			if c.name == name && c.raw != nil {
+				return c.raw(argv[1:])
+			}
+		}
+	}
 	if len(argv) < 2 || argv[1] == "-h" || argv[1] == "--help" || argv[1] == "help" {
 		usage(os.Stdout)
 		return 0
 	}
 	for _, c := range commands {
 		if c.name == argv[1] {
+			if c.raw != nil {
+				return c.raw(argv[2:])
+			}
 			fs := pflag.NewFlagSet("p2pdvm "+c.name, pflag.ContinueOnError)
 			fs.SortFlags = false
 			// Everything after the program belongs to the program (mpiexec style).
@@ -65,7 +80,7 @@ func dispatch(argv []string) int {
 }
 
 // order is how commands are listed: running things first, then asking.
-var order = []string{"peer", "submit", "run", "jobs", "status", "logs", "kill", "peers", "info"}
+var order = []string{"peer", "submit", "run", "mpicc", "jobs", "status", "logs", "kill", "peers", "info"}
 
 func usage(w *os.File) {
 	fmt.Fprintln(w, "p2pdvm: a peer-to-peer distributed virtual machine for MPI jobs\n\nusage: p2pdvm COMMAND [flags] [args]\n\ncommands:")

@@ -1,0 +1,275 @@
+package main
+
+/*
+#include <stdlib.h>
+#include "cabi.h"
+*/
+import "C"
+
+import (
+	"unsafe"
+
+	"github.com/p2pdvm/p2pdvm/mpishim"
+)
+
+// predefinedAttrs are the values behind the predefined attribute keys, in
+// C memory because MPI_Comm_get_attr hands out a pointer to them.
+var predefinedAttrs *[8]C.int
+
+func init() {
+	state.keyvals.predefine(C.MPI_APPNUM, &keyvalObj{}) // keys 1..7 are predefined
+	predefinedAttrs = (*[8]C.int)(C.calloc(8, C.size_t(unsafe.Sizeof(C.int(0)))))
+	predefinedAttrs[C.MPI_TAG_UB] = mpishim.TagUB
+	predefinedAttrs[C.MPI_HOST] = C.MPI_PROC_NULL
+	predefinedAttrs[C.MPI_IO] = C.MPI_ANY_SOURCE // every process can do I/O
+	predefinedAttrs[C.MPI_WTIME_IS_GLOBAL] = 0
+	predefinedAttrs[C.MPI_APPNUM] = 0
+}
+
+func keyvalOf(key C.int) (*keyvalObj, error) {
+	kv := state.keyvals.get(int32(key))
+	if kv == nil || int32(key) < state.keyvals.fixed {
+		return nil, errf(C.MPI_ERR_KEYVAL, "invalid attribute key %d", key)
+	}
+	return kv, nil
+}
+
+//export MPI_Comm_create_keyval
+func MPI_Comm_create_keyval(copyFn *C.MPI_Comm_copy_attr_function, deleteFn *C.MPI_Comm_delete_attr_function, key *C.int, extra unsafe.Pointer) C.int {
+	*key = C.int(state.keyvals.add(&keyvalObj{copyFn: unsafe.Pointer(copyFn), deleteFn: unsafe.Pointer(deleteFn), extra: extra}))
+	return C.MPI_SUCCESS
+}
+
+//export MPI_Keyval_create
+func MPI_Keyval_create(copyFn *C.MPI_Comm_copy_attr_function, deleteFn *C.MPI_Comm_delete_attr_function, key *C.int, extra unsafe.Pointer) C.int {
+	return MPI_Comm_create_keyval(copyFn, deleteFn, key, extra)
+}
+
+// MPI_Comm_free_keyval invalidates the caller's handle. Attributes still
+// set with the key keep their callbacks, as MPI requires, so the table
+// entry stays until no communicator carries one.
+//
+//export MPI_Comm_free_keyval
+func MPI_Comm_free_keyval(key *C.int) C.int {
+	if _, err := keyvalOf(*key); err != nil {
+		return ret(0, "MPI_Comm_free_keyval", err)
+	}
+	if !keyInUse(int32(*key)) {
+		state.keyvals.del(int32(*key))
+	}
+	*key = C.MPI_KEYVAL_INVALID
+	return C.MPI_SUCCESS
+}
+
+//export MPI_Keyval_free
+func MPI_Keyval_free(key *C.int) C.int { return MPI_Comm_free_keyval(key) }
+
+func keyInUse(key int32) bool {
+	for _, co := range state.comms.items {
+		if co != nil {
+			if _, ok := co.attrs[key]; ok {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+//export MPI_Comm_set_attr
+func MPI_Comm_set_attr(comm C.MPI_Comm, key C.int, val unsafe.Pointer) C.int {
+	co, err := commOf(comm)
+	if err != nil {
+		return ret(comm, "MPI_Comm_set_attr", err)
+	}
+	if _, err := keyvalOf(key); err != nil {
+		return ret(comm, "MPI_Comm_set_attr", err)
+	}
+	if _, ok := co.attrs[int32(key)]; ok {
+		if err := deleteAttr(comm, co, int32(key)); err != nil {
+			return ret(comm, "MPI_Comm_set_attr", err)
+		}
+	}
+	if co.attrs == nil {
+		co.attrs = map[int32]unsafe.Pointer{}
+	}
+	co.attrs[int32(key)] = val
+	return C.MPI_SUCCESS
+}
+
+//export MPI_Attr_put
+func MPI_Attr_put(comm C.MPI_Comm, key C.int, val unsafe.Pointer) C.int {
+	return MPI_Comm_set_attr(comm, key, val)
+}
+
+// MPI_Comm_get_attr stores the attribute's value, a pointer, at
+// *(void **)val.
+//
+//export MPI_Comm_get_attr
+func MPI_Comm_get_attr(comm C.MPI_Comm, key C.int, val unsafe.Pointer, flag *C.int) C.int {
+	co, err := commOf(comm)
+	if err != nil {
+		return ret(comm, "MPI_Comm_get_attr", err)
+	}
+	out := (*unsafe.Pointer)(val)
+	switch key {
+	case C.MPI_TAG_UB, C.MPI_HOST, C.MPI_IO, C.MPI_WTIME_IS_GLOBAL, C.MPI_APPNUM:
+		*out, *flag = unsafe.Pointer(&predefinedAttrs[key]), 1
+		return C.MPI_SUCCESS
+	case C.MPI_UNIVERSE_SIZE, C.MPI_LASTUSEDCODE:
+		*flag = 0
+		return C.MPI_SUCCESS
+	}
+	if state.keyvals.get(int32(key)) == nil {
+		return ret(comm, "MPI_Comm_get_attr", errf(C.MPI_ERR_KEYVAL, "invalid attribute key %d", key))
+	}
+	v, ok := co.attrs[int32(key)]
+	*flag = cbool(ok)
+	if ok {
+		*out = v
+	}
+	return C.MPI_SUCCESS
+}
+
+//export MPI_Attr_get
+func MPI_Attr_get(comm C.MPI_Comm, key C.int, val unsafe.Pointer, flag *C.int) C.int {
+	return MPI_Comm_get_attr(comm, key, val, flag)
+}
+
+//export MPI_Comm_delete_attr
+func MPI_Comm_delete_attr(comm C.MPI_Comm, key C.int) C.int {
+	co, err := commOf(comm)
+	if err != nil {
+		return ret(comm, "MPI_Comm_delete_attr", err)
+	}
+	if _, ok := co.attrs[int32(key)]; !ok {
+		return ret(comm, "MPI_Comm_delete_attr", errf(C.MPI_ERR_KEYVAL, "no attribute with key %d on communicator %d", key, comm))
+	}
+	return ret(comm, "MPI_Comm_delete_attr", deleteAttr(comm, co, int32(key)))
+}
+
+//export MPI_Attr_delete
+func MPI_Attr_delete(comm C.MPI_Comm, key C.int) C.int { return MPI_Comm_delete_attr(comm, key) }
+
+// deleteAttr runs the key's delete callback and removes the attribute; a
+// callback that fails leaves it in place, as MPI says.
+func deleteAttr(comm C.MPI_Comm, co *commObj, key int32) error {
+	kv := state.keyvals.get(key)
+	if kv != nil && kv.deleteFn != nil {
+		rc := C.pdvm_call_delete_fn((*C.MPI_Comm_delete_attr_function)(kv.deleteFn), comm, C.int(key), co.attrs[key], kv.extra)
+		if rc != C.MPI_SUCCESS {
+			return errf(int(rc)&(1<<classBits-1), "the delete callback of key %d failed with %d", key, rc)
+		}
+	}
+	delete(co.attrs, key)
+	return nil
+}
+
+func deleteAllAttrs(comm C.MPI_Comm) error {
+	co := state.comms.get(int32(comm))
+	if co == nil {
+		return nil
+	}
+	for key := range co.attrs {
+		if err := deleteAttr(comm, co, key); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// copyAttrs runs the copy callbacks of old's attributes for its
+// duplicate (MPI_Comm_dup).
+func copyAttrs(old C.MPI_Comm, from, to *commObj) error {
+	for key, v := range from.attrs {
+		kv := state.keyvals.get(key)
+		if kv == nil || kv.copyFn == nil {
+			continue
+		}
+		var out unsafe.Pointer
+		var flag C.int
+		rc := C.pdvm_call_copy_fn((*C.MPI_Comm_copy_attr_function)(kv.copyFn), old, C.int(key), kv.extra, v, &out, &flag)
+		if rc != C.MPI_SUCCESS {
+			return errf(int(rc)&(1<<classBits-1), "the copy callback of key %d failed with %d", key, rc)
+		}
+		if flag != 0 {
+			if to.attrs == nil {
+				to.attrs = map[int32]unsafe.Pointer{}
+			}
+			to.attrs[key] = out
+		}
+	}
+	return nil
+}
+
+func init() {
+	state.errhs.predefine(int32(C.MPI_ERRORS_ARE_FATAL), &errhObj{})
+	state.errhs.predefine(int32(C.MPI_ERRORS_RETURN), &errhObj{})
+}
+
+//export MPI_Comm_create_errhandler
+func MPI_Comm_create_errhandler(fn *C.MPI_Comm_errhandler_function, eh *C.MPI_Errhandler) C.int {
+	if fn == nil {
+		return ret(0, "MPI_Comm_create_errhandler", errf(C.MPI_ERR_ARG, "null function"))
+	}
+	*eh = C.MPI_Errhandler(state.errhs.add(&errhObj{fn: unsafe.Pointer(fn)}))
+	return C.MPI_SUCCESS
+}
+
+//export MPI_Comm_set_errhandler
+func MPI_Comm_set_errhandler(comm C.MPI_Comm, eh C.MPI_Errhandler) C.int {
+	co, err := commOf(comm)
+	if err != nil {
+		return ret(comm, "MPI_Comm_set_errhandler", err)
+	}
+	if state.errhs.get(int32(eh)) == nil {
+		return ret(comm, "MPI_Comm_set_errhandler", errf(C.MPI_ERR_ARG, "invalid error handler %d", eh))
+	}
+	co.errh = int32(eh)
+	return C.MPI_SUCCESS
+}
+
+//export MPI_Errhandler_set
+func MPI_Errhandler_set(comm C.MPI_Comm, eh C.MPI_Errhandler) C.int {
+	return MPI_Comm_set_errhandler(comm, eh)
+}
+
+//export MPI_Comm_get_errhandler
+func MPI_Comm_get_errhandler(comm C.MPI_Comm, eh *C.MPI_Errhandler) C.int {
+	co, err := commOf(comm)
+	if err != nil {
+		return ret(comm, "MPI_Comm_get_errhandler", err)
+	}
+	*eh = C.MPI_Errhandler(errhOf(co))
+	return C.MPI_SUCCESS
+}
+
+//export MPI_Errhandler_get
+func MPI_Errhandler_get(comm C.MPI_Comm, eh *C.MPI_Errhandler) C.int {
+	return MPI_Comm_get_errhandler(comm, eh)
+}
+
+//export MPI_Errhandler_free
+func MPI_Errhandler_free(eh *C.MPI_Errhandler) C.int {
+	if state.errhs.get(int32(*eh)) == nil {
+		return ret(0, "MPI_Errhandler_free", errf(C.MPI_ERR_ARG, "invalid error handler %d", *eh))
+	}
+	// A communicator still using it keeps working: only the handle goes.
+	inUse := false
+	for _, co := range state.comms.items {
+		inUse = inUse || (co != nil && errhOf(co) == int32(*eh))
+	}
+	if !inUse {
+		state.errhs.del(int32(*eh))
+	}
+	*eh = C.MPI_ERRHANDLER_NULL
+	return C.MPI_SUCCESS
+}
+
+//export MPI_Comm_call_errhandler
+func MPI_Comm_call_errhandler(comm C.MPI_Comm, code C.int) C.int {
+	if _, err := commOf(comm); err != nil {
+		return ret(comm, "MPI_Comm_call_errhandler", err)
+	}
+	invoke(comm, code, "MPI_Comm_call_errhandler: "+codeString(int(code)))
+	return C.MPI_SUCCESS
+}
