@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"sync"
@@ -64,7 +65,9 @@ type connProc struct {
 	tlsCfg *tls.Config
 	ln     net.Listener
 	dmu    sync.Mutex
-	direct []net.Conn // accepted and dialled, closed by Close
+	direct []io.Closer // accepted and dialled connections, closed by Close
+	polled polledSet   // the local ones, which Poll reads
+	arm    arming
 
 	closeOnce sync.Once
 	closed    chan struct{}
@@ -75,6 +78,7 @@ type route struct {
 	mu      sync.Mutex
 	seq     uint64
 	conn    net.Conn // direct connection, nil while messages go via the host
+	polled  bool     // conn is a local one that Poll reads
 	hb      []byte
 	dialing bool
 }
@@ -131,6 +135,7 @@ func Dial(sock, token string) (Proc, error) {
 		routes: make([]route, w.Size), srcs: make([]srcState, w.Size),
 		closed: make(chan struct{}),
 	}
+	p.arm.cond = sync.NewCond(&p.arm.mu)
 	for i := range p.srcs {
 		p.srcs[i].next = 1
 	}
@@ -156,6 +161,8 @@ func (p *connProc) Send(dst int, ctx uint32, tag int32, data []byte) error {
 		p.m.Deliver(Message{Src: dst, Ctx: ctx, Tag: tag, Data: append([]byte(nil), data...)})
 		return nil
 	}
+	p.arm.enter() // a write may wait for the peer to read, which may wait for us
+	defer p.arm.leave()
 	r := &p.routes[dst]
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -189,7 +196,7 @@ func (p *connProc) sendOne(r *route, m *wire.Msg) error {
 			return nil
 		}
 		r.conn.Close()
-		r.conn = nil
+		r.conn, r.polled = nil, false
 	}
 	p.wm.Lock()
 	defer p.wm.Unlock()
@@ -221,6 +228,12 @@ func (p *connProc) PostInto(src int, ctx uint32, tag int32, buf []byte) *Recv {
 func (p *connProc) Cancel(r *Recv) bool { return p.m.Cancel(r) }
 
 func (p *connProc) Probe(src int, ctx uint32, tag int32, block bool) (Message, bool, error) {
+	if block {
+		p.arm.enter()
+		defer p.arm.leave()
+	} else {
+		p.Poll()
+	}
 	return p.m.Probe(src, ctx, tag, block)
 }
 
@@ -243,10 +256,13 @@ func (p *connProc) Close() error {
 	var err error
 	p.closeOnce.Do(func() {
 		close(p.closed)
+		if p.arm.cond != nil {
+			p.arm.wake()
+		}
 		for i := range p.routes {
 			r := &p.routes[i]
 			r.mu.Lock()
-			r.conn = nil
+			r.conn, r.polled = nil, false
 			r.mu.Unlock()
 		}
 		if p.ln != nil {

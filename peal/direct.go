@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"time"
@@ -46,7 +47,7 @@ func (p *connProc) serveListener(ln net.Listener) {
 	}()
 }
 
-func (p *connProc) track(c net.Conn) bool {
+func (p *connProc) track(c io.Closer) bool {
 	p.dmu.Lock()
 	defer p.dmu.Unlock()
 	select {
@@ -63,7 +64,12 @@ func (p *connProc) track(c net.Conn) bool {
 // holds the job's key; the source rank it names is then the one every
 // frame is attributed to.
 func (p *connProc) serveDirect(raw net.Conn) {
-	defer raw.Close()
+	polled := false // then the pollConn owns raw
+	defer func() {
+		if !polled {
+			raw.Close()
+		}
+	}()
 	_ = raw.SetDeadline(time.Now().Add(10 * time.Second))
 	br := bufio.NewReaderSize(raw, 64<<10)
 	first, err := br.Peek(1)
@@ -73,6 +79,15 @@ func (p *connProc) serveDirect(raw net.Conn) {
 	var c net.Conn
 	if first[0] == localMagic[0] && isLoopback(raw.RemoteAddr()) {
 		if err := p.localAccept(raw, br); err != nil {
+			return
+		}
+		early, _ := br.Peek(br.Buffered())
+		if pc := p.newPollConn(raw, early, -1); pc != nil {
+			polled = true
+			_ = raw.SetDeadline(time.Time{})
+			if peer := p.startPolled(pc); peer >= 0 {
+				p.adopt(peer, writeConn{raw, pc}, true)
+			}
 			return
 		}
 		c = &bufConn{Conn: raw, r: br}
@@ -94,18 +109,18 @@ func (p *connProc) serveDirect(raw net.Conn) {
 	// One connection carries both directions of the pair, as in MPICH:
 	// with a connection per direction every ACK is a bare, delayed one,
 	// and on loopback that stalled each 8 KiB halo row by ~1.5 ms.
-	go p.adopt(h.Src, c)
+	go p.adopt(h.Src, c, false)
 	p.readDirect(fr, h.Src)
 }
 
 // adopt makes c the route to peer unless one exists already (both sides
 // may dial at once; either connection is fine, the receiver orders by
 // sequence number).
-func (p *connProc) adopt(peer int, c net.Conn) {
+func (p *connProc) adopt(peer int, c net.Conn, polled bool) {
 	r := &p.routes[peer]
 	r.mu.Lock()
 	if r.conn == nil {
-		r.conn = c
+		r.conn, r.polled = c, polled
 	}
 	r.mu.Unlock()
 }
@@ -145,19 +160,19 @@ func (p *connProc) locate(l wire.Locate) {
 		if busy {
 			return
 		}
-		c := p.dial(l.Addrs, l.Dst)
+		c, polled := p.dial(l.Addrs, l.Dst)
 		r.mu.Lock()
 		r.dialing = false
 		if c != nil && r.conn == nil {
-			r.conn = c
+			r.conn, r.polled = c, polled
 		}
 		r.mu.Unlock()
 	}()
 }
 
 // dial connects to peer at one of addrs and starts reading what peer sends
-// back on the same connection.
-func (p *connProc) dial(addrs []string, peer int) net.Conn {
+// back on the same connection; polled tells whether Poll reads it.
+func (p *connProc) dial(addrs []string, peer int) (c net.Conn, polled bool) {
 	hello, _ := json.Marshal(wire.DirectHello{Job: p.w.Job, Src: p.w.Rank})
 	for _, a := range addrs {
 		d := &net.Dialer{Timeout: 5 * time.Second}
@@ -182,15 +197,23 @@ func (p *connProc) dial(addrs []string, peer int) net.Conn {
 			c.Close()
 			continue
 		}
+		if _, isTLS := c.(*tls.Conn); !isTLS {
+			if pc := p.newPollConn(c, nil, peer); pc != nil {
+				if p.startPolled(pc) < 0 {
+					return nil, false
+				}
+				return writeConn{c, pc}, true
+			}
+		}
 		if !p.track(c) {
 			c.Close()
-			return nil
+			return nil, false
 		}
 		go func() {
 			defer c.Close()
 			p.readDirect(wire.NewReader(c, MaxFrame), peer)
 		}()
-		return c
+		return c, false
 	}
-	return nil
+	return nil, false
 }

@@ -100,7 +100,7 @@ func TestDirectRejectsStrangers(t *testing.T) {
 	for _, host := range []string{"localhost", "127.0.0.1"} {
 		ps := directPair(t, [2][]byte{ocert, cert}, [2][]byte{okey, key})
 		port := ps[1].ln.Addr().(*net.TCPAddr).Port
-		if c := ps[0].dial([]string{fmt.Sprintf("%s:%d", host, port)}, 1); c != nil {
+		if c, _ := ps[0].dial([]string{fmt.Sprintf("%s:%d", host, port)}, 1); c != nil {
 			// TLS may report the failure only on first use; the receiver
 			// must still never deliver anything from it.
 			m := wire.Msg{Src: 0, Dst: 1, Seq: 1, Payload: []byte("intruder")}

@@ -1,0 +1,420 @@
+package peal
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/p2pdvm/p2pdvm/internal/wire"
+)
+
+// Polled reading of local direct connections.
+//
+// A message that a goroutine reads and hands over costs a thread wake-up
+// on arrival: the reader sleeps in epoll until data comes. MPI libraries
+// avoid that by polling the socket from the thread that waits for the
+// message, and so can a process here: Poll reads whatever its plain
+// (loopback) direct connections hold, without blocking, and delivers it.
+// The connection's goroutine still reads when nobody polls; both read
+// through one framer under one lock, so each byte is read once and frames
+// stay whole. TLS connections (other hosts) are left to their goroutines:
+// polling them would mean a non-blocking TLS record reader.
+
+// framer cuts frames out of a byte stream that arrives in pieces.
+type framer struct {
+	buf  []byte
+	r, w int
+	max  int
+}
+
+// space returns room to read into, moving unread bytes to the front and
+// growing the buffer when a frame larger than it is under way.
+func (f *framer) space() []byte {
+	if f.r == f.w {
+		f.r, f.w = 0, 0
+	}
+	need := 64 << 10
+	if f.w-f.r >= wire.HeaderLen-1 {
+		n := int(binary.LittleEndian.Uint32(f.buf[f.r:]))
+		if n-1 <= f.max {
+			need = max(need, 4+n)
+		}
+	}
+	if len(f.buf)-f.r < need {
+		if len(f.buf) < need {
+			nb := make([]byte, need)
+			f.w = copy(nb, f.buf[f.r:f.w])
+			f.buf = nb
+		} else {
+			f.w = copy(f.buf, f.buf[f.r:f.w])
+		}
+		f.r = 0
+	}
+	if f.w == len(f.buf) { // a full small buffer holding no whole frame: grow
+		nb := make([]byte, 2*len(f.buf))
+		f.w = copy(nb, f.buf[f.r:f.w])
+		f.r, f.buf = 0, nb
+	}
+	return f.buf[f.w:]
+}
+
+// next returns the next whole frame, if the bytes so far hold one. The
+// body aliases the buffer until the next call to space.
+func (f *framer) next() (typ byte, body []byte, ok bool, err error) {
+	if f.w-f.r < wire.HeaderLen {
+		return 0, nil, false, nil
+	}
+	n := int(binary.LittleEndian.Uint32(f.buf[f.r:]))
+	switch {
+	case n == 0:
+		return 0, nil, false, fmt.Errorf("%w: empty frame", wire.ErrMalformed)
+	case n-1 > f.max:
+		return 0, nil, false, fmt.Errorf("%w: %d bytes, limit %d", wire.ErrTooLarge, n-1, f.max)
+	case f.w-f.r < 4+n:
+		return 0, nil, false, nil
+	}
+	b := f.buf[f.r+4 : f.r+4+n]
+	f.r += 4 + n
+	return b[0], b[1:], true, nil
+}
+
+// pollConn is one plain direct connection read by polling or by its
+// goroutine, whichever comes first.
+type pollConn struct {
+	p    *connProc
+	conn net.Conn
+
+	mu    sync.Mutex
+	fd    int // -1 once closed: the number may then belong to another file
+	f     framer
+	peer  int // -1 until the other side's hello names it
+	err   error
+	hello chan struct{} // closed when the hello has arrived
+}
+
+// drainLocked reads what the socket holds without blocking and delivers
+// every whole frame. idle reports that the socket had nothing more.
+func (pc *pollConn) drainLocked() (idle bool) {
+	for pc.err == nil && pc.fd >= 0 {
+		n, err := syscall.Read(pc.fd, pc.f.space())
+		switch {
+		case n > 0:
+			pc.f.w += n
+			pc.deliverLocked()
+		case errors.Is(err, syscall.EAGAIN):
+			return true
+		case errors.Is(err, syscall.EINTR):
+		case err != nil:
+			pc.err = err
+		default:
+			pc.err = io.EOF
+		}
+	}
+	return false
+}
+
+func (pc *pollConn) deliverLocked() {
+	for pc.err == nil {
+		typ, body, ok, err := pc.f.next()
+		if err != nil {
+			pc.err = err
+			return
+		}
+		if !ok {
+			return
+		}
+		if pc.peer < 0 {
+			pc.err = pc.helloLocked(typ, body)
+			continue
+		}
+		m, err := wire.DecodeMsg(body)
+		if err == nil && (typ != wire.TypeDeliver || int(m.Dst) != pc.p.w.Rank) {
+			err = fmt.Errorf("%w: frame type %d for rank %d on a direct connection", wire.ErrMalformed, typ, m.Dst)
+		}
+		if err != nil {
+			pc.err = err
+			return
+		}
+		m.Src = uint32(pc.peer)
+		pc.p.arrive(&m)
+	}
+}
+
+// helloLocked checks the first frame of an accepted connection, which
+// names the rank at the other end.
+func (pc *pollConn) helloLocked(typ byte, body []byte) error {
+	var h wire.DirectHello
+	if typ != wire.TypeDirect || wire.DecodeJSON(body, &h) != nil ||
+		h.Job != pc.p.w.Job || h.Src < 0 || h.Src >= pc.p.w.Size {
+		return fmt.Errorf("%w: bad hello on a direct connection", wire.ErrMalformed)
+	}
+	pc.peer = h.Src
+	close(pc.hello)
+	return nil
+}
+
+// run reads the connection whenever nobody polls it, until it fails or
+// closes. In quiet mode it reads only while the process is inside a call
+// (see Quiet); otherwise it leaves the connection alone, off the poller.
+func (pc *pollConn) run() {
+	defer pc.Close()
+	sc, ok := pc.conn.(syscall.Conn)
+	if !ok {
+		return
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return
+	}
+	a := &pc.p.arm
+	for a.waitArmed(pc.p.closed) {
+		parked := false
+		err := rc.Read(func(uintptr) bool {
+			pc.mu.Lock()
+			idle := pc.drainLocked()
+			failed := pc.err != nil || pc.fd < 0
+			pc.mu.Unlock()
+			if failed {
+				return true
+			}
+			if idle && !a.armed() {
+				parked = true
+				return true
+			}
+			return !idle // false: wait until readable, then call again
+		})
+		if err != nil || !parked {
+			return
+		}
+	}
+}
+
+// poll reads the connection if no one else is reading it right now.
+func (pc *pollConn) poll() {
+	if pc.mu.TryLock() {
+		pc.drainLocked()
+		pc.mu.Unlock()
+	}
+}
+
+// Close invalidates the descriptor before closing it, so that a poll
+// never reads a file that reused its number.
+func (pc *pollConn) Close() error {
+	pc.mu.Lock()
+	pc.fd = -1
+	pc.mu.Unlock()
+	return pc.conn.Close()
+}
+
+// writeConn is what a route writes to when its connection is polled:
+// closing it (after a failed write) must invalidate the descriptor first.
+type writeConn struct {
+	net.Conn
+	pc *pollConn
+}
+
+func (w writeConn) Close() error { return w.pc.Close() }
+
+// newPollConn wraps c, whose first bytes (already read while telling a
+// local connection from a TLS one) are in early. It returns nil when c is
+// not a socket it can poll.
+func (p *connProc) newPollConn(c net.Conn, early []byte, peer int) *pollConn {
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		return nil
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	fd := -1
+	if rc.Control(func(x uintptr) { fd = int(x) }) != nil || fd < 0 {
+		return nil
+	}
+	pc := &pollConn{p: p, conn: c, fd: fd, peer: peer, hello: make(chan struct{}), f: framer{max: MaxFrame}}
+	if peer >= 0 {
+		close(pc.hello)
+	}
+	pc.f.w = copy(pc.f.space(), early)
+	return pc
+}
+
+// startPolled makes pc readable by Poll and starts its goroutine. For an
+// accepted connection it waits for the hello (bounded, like the TLS
+// handshake) and returns the peer rank, or -1.
+func (p *connProc) startPolled(pc *pollConn) int {
+	if !p.track(pc) {
+		pc.conn.Close()
+		return -1
+	}
+	pc.mu.Lock()
+	pc.deliverLocked() // frames that came with the handshake bytes
+	pc.mu.Unlock()
+	p.addPolled(pc)
+	go pc.run()
+	select {
+	case <-pc.hello:
+		pc.mu.Lock()
+		peer := pc.peer
+		pc.mu.Unlock()
+		return peer
+	case <-time.After(10 * time.Second):
+		pc.Close()
+		return -1
+	}
+}
+
+// polledSet is the connections Poll reads; copy-on-write, so Poll takes
+// no lock.
+type polledSet struct{ v atomic.Pointer[[]*pollConn] }
+
+func (p *connProc) addPolled(pc *pollConn) {
+	p.dmu.Lock()
+	defer p.dmu.Unlock()
+	old := p.polled.v.Load()
+	var next []*pollConn
+	if old != nil {
+		next = append(next, *old...)
+	}
+	next = append(next, pc)
+	p.polled.v.Store(&next)
+}
+
+// Poll reads and delivers what the local direct connections hold, without
+// blocking. A waiting caller may call it in a loop instead of sleeping.
+func (p *connProc) Poll() {
+	if s := p.polled.v.Load(); s != nil {
+		for _, pc := range *s {
+			pc.poll()
+		}
+	}
+}
+
+// Polled reports whether messages from rank src (or, for AnySource, from
+// every other rank) arrive over connections that Poll reads, so that a
+// caller waiting for them may poll instead of sleeping. Messages still
+// routed through the host peer, or over TLS from another host, arrive
+// only through goroutines.
+func (p *connProc) Polled(src int) bool {
+	if src != AnySource {
+		return src == p.w.Rank || p.polledRoute(src)
+	}
+	for i := range p.routes {
+		if i != p.w.Rank && !p.polledRoute(i) {
+			return false
+		}
+	}
+	return true
+}
+
+func (p *connProc) polledRoute(i int) bool {
+	if i < 0 || i >= len(p.routes) {
+		return false
+	}
+	r := &p.routes[i]
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.polled
+}
+
+// arming decides when the goroutines of polled connections read. By
+// default always. In quiet mode only while some thread is inside the
+// process's calls: a C rank computes outside them, and a reader woken by
+// each arriving halo would take the core the other rank computes on
+// (heat on 2 ranks ran 1.7x slower so); the kernel buffers the bytes
+// until the rank calls in, polls, or blocks.
+type arming struct {
+	quiet atomic.Bool
+	mu    sync.Mutex
+	cond  *sync.Cond
+	busy  int
+}
+
+func (a *arming) armed() bool {
+	if !a.quiet.Load() {
+		return true
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.busy > 0
+}
+
+// waitArmed blocks until reading is allowed; false once closed.
+func (a *arming) waitArmed(closed <-chan struct{}) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for a.quiet.Load() && a.busy == 0 {
+		select {
+		case <-closed:
+			return false
+		default:
+		}
+		a.cond.Wait()
+	}
+	select {
+	case <-closed:
+		return false
+	default:
+		return true
+	}
+}
+
+func (a *arming) enter() {
+	if !a.quiet.Load() {
+		return
+	}
+	a.mu.Lock()
+	a.busy++
+	if a.busy == 1 {
+		a.cond.Broadcast()
+	}
+	a.mu.Unlock()
+}
+
+func (a *arming) leave() {
+	if !a.quiet.Load() {
+		return
+	}
+	a.mu.Lock()
+	a.busy--
+	a.mu.Unlock()
+}
+
+func (a *arming) wake() {
+	a.mu.Lock()
+	a.cond.Broadcast()
+	a.mu.Unlock()
+}
+
+// Quiet switches quiet mode on: connection goroutines read only while a
+// caller is blocked in Block, in Send or in a blocking Probe; Poll reads
+// the rest of the time. For processes whose threads leave for foreign
+// code between calls (the C library).
+func (p *connProc) Quiet() { p.arm.quiet.Store(true) }
+
+// Block runs wait (a blocking receive) with the connection goroutines
+// reading, as someone must while the caller sleeps.
+func (p *connProc) Block(wait func()) {
+	p.arm.enter()
+	defer p.arm.leave()
+	wait()
+}
+
+// LocalRanks is the number of this job's ranks known to share this host:
+// this one and those at the end of a local direct connection. A caller
+// that polls uses it not to spin when ranks outnumber cores.
+func (p *connProc) LocalRanks() int {
+	n := 1
+	for i := range p.routes {
+		if i != p.w.Rank && p.polledRoute(i) {
+			n++
+		}
+	}
+	return n
+}
