@@ -43,9 +43,11 @@ test-race:
 	$(GO) test -race -count=1 -timeout 10m ./...
 
 # A short run of every fuzz target; the corpus grows in testdata/fuzz.
+FUZZPKGS := ./internal/wire ./peal ./mpishim/dtype
 fuzz:
-	@for f in $$($(GO) test -list '^Fuzz' ./internal/wire | grep ^Fuzz); do \
-	  echo "fuzz $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) ./internal/wire || exit 1; done
+	@for p in $(FUZZPKGS); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$p | grep ^Fuzz); do \
+	    echo "fuzz $$p $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$p || exit 1; done; done
 
 bench:
 	bash bench/run.sh

@@ -34,7 +34,7 @@ func (c *Comm) csend(buf []byte, dst, tag int) error {
 // crecv receives a collective message; the buffer it returns is the
 // caller's to keep or modify.
 func (c *Comm) crecv(src, tag int) ([]byte, error) {
-	m, err := c.pr.p.Post(c.ranks[src], c.ctx+1, int32(tag)).Wait()
+	m, err := c.pr.wait(c.pr.p.Post(c.ranks[src], c.ctx+1, int32(tag)), c.ranks[src])
 	if err != nil {
 		return nil, fmt.Errorf("mpishim: %s: receive from rank %d: %w", tagNames[tag], src, err)
 	}

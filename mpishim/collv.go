@@ -32,7 +32,7 @@ func (c *Comm) postBlock(src, tag int, dst []byte) *peal.Recv {
 // waitBlock completes a receive posted by postBlock, copying the data in
 // when it did not arrive in place and reporting a size mismatch.
 func (c *Comm) waitBlock(r *peal.Recv, src, tag int, dst []byte) error {
-	m, err := r.Wait()
+	m, err := c.pr.wait(r, c.ranks[src])
 	if err != nil {
 		return fmt.Errorf("mpishim: %s: receive from rank %d: %w", tagNames[tag], src, err)
 	}

@@ -61,6 +61,8 @@ type process struct {
 	mu        sync.Mutex
 	nextCtx   uint32 // lowest context id this process has not used
 	finalized bool
+	spin      time.Duration // see SetWait
+	yield     bool
 }
 
 // The world uses contexts 0 and 1, Self 2 and 3.
@@ -74,7 +76,7 @@ func InitWith(p peal.Proc) *Comm {
 	for i := range ranks {
 		ranks[i] = i
 	}
-	pr := &process{p: p, nextCtx: selfCtx + 2}
+	pr := &process{p: p, nextCtx: selfCtx + 2, spin: Spin(), yield: true}
 	pr.world = &Comm{pr: pr, ranks: ranks, rank: p.Rank(), ctx: 0}
 	return pr.world
 }

@@ -54,7 +54,7 @@ func (c *Comm) Issend(buf []byte, dst, tag int) *Request {
 		c.pr.p.Cancel(ack)
 		return &Request{c: c, err: fmt.Errorf("mpishim: ssend to rank %d tag %d: %w", dst, tag, err)}
 	}
-	return &Request{c: c, r: ack, ack: true}
+	return &Request{c: c, r: ack, ack: true, src: c.ranks[dst]}
 }
 
 // ackTag maps a user tag (0 to TagUB) to a negative tag, distinct from
@@ -67,9 +67,19 @@ type Request struct {
 	c   *Comm
 	r   *peal.Recv // nil once complete
 	ack bool       // r is a synchronous send's acknowledgement
+	src int        // process rank r waits on, or AnySource
 	buf []byte
 	st  Status
 	err error
+}
+
+// Poll reads whatever messages the process's connections hold, without
+// blocking, for callers that poll a request instead of sleeping on it
+// (the C library does, because its calling threads wake up slowly).
+func (c *Comm) Poll() {
+	if p, ok := c.pr.p.(interface{ Poll() }); ok {
+		p.Poll()
+	}
 }
 
 // closed is the Done channel of requests that are already complete.
@@ -113,14 +123,14 @@ func (c *Comm) Irecv(buf []byte, src, tag int) *Request {
 	if src != AnySource {
 		ws = c.ranks[src]
 	}
-	return &Request{c: c, r: c.pr.p.PostInto(ws, c.ctx, int32(tag), buf), buf: buf}
+	return &Request{c: c, r: c.pr.p.PostInto(ws, c.ctx, int32(tag), buf), buf: buf, src: ws}
 }
 
 // Wait blocks until the request completes. It may be called again and
 // returns the same result.
 func (q *Request) Wait() (Status, error) {
 	if q.r != nil {
-		m, err := q.r.Wait()
+		m, err := q.c.pr.wait(q.r, q.src)
 		q.complete(m, err)
 	}
 	return q.st, q.err

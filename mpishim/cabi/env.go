@@ -54,7 +54,10 @@ func initialize(fn string, level int) C.int {
 	state.comms.predefine(int32(C.MPI_COMM_WORLD), &commObj{c: world, errh: C.MPI_ERRORS_ARE_FATAL, name: "MPI_COMM_WORLD"})
 	state.comms.predefine(int32(C.MPI_COMM_SELF), &commObj{c: world.Self(), name: "MPI_COMM_SELF"})
 	state.initialized = true
-	extraP()
+	// The calling C thread runs a goroutine locked to it; yielding would
+	// hand the only P away (see mpishim.SetWait).
+	world.SetWait(mpishim.Spin(), false)
+	world.Quiet()
 	C.pdvm_mark_main()
 	return C.MPI_SUCCESS
 }

@@ -60,7 +60,7 @@ func startSend(mode sendMode, p unsafe.Pointer, count C.int, dt C.MPI_Datatype, 
 func send(mode sendMode, p unsafe.Pointer, count C.int, dt C.MPI_Datatype, dest, tag C.int, comm C.MPI_Comm) C.int {
 	q, err := startSend(mode, p, count, dt, dest, tag, comm)
 	if err == nil && q != nil {
-		_, err = await(q)
+		_, err = q.Wait()
 	}
 	return ret(comm, sendNames[mode], err)
 }
@@ -117,7 +117,7 @@ func MPI_Recv(p unsafe.Pointer, count C.int, dt C.MPI_Datatype, src, tag C.int, 
 		setStatus(status, procNullStatus, 0)
 		return C.MPI_SUCCESS
 	}
-	st, err := await(q)
+	st, err := q.Wait()
 	finish(st.Count)
 	rc := ret(comm, "MPI_Recv", err)
 	setStatus(status, st, rc)
@@ -170,7 +170,7 @@ func MPI_Sendrecv(sp C.pdvm_cbuf, scount C.int, stype C.MPI_Datatype, dest, stag
 		setStatus(status, procNullStatus, 0)
 		return C.MPI_SUCCESS
 	}
-	st, err := await(q)
+	st, err := q.Wait()
 	finish(st.Count)
 	rc := ret(comm, "MPI_Sendrecv", err)
 	setStatus(status, st, rc)
@@ -201,7 +201,7 @@ func MPI_Sendrecv_replace(p unsafe.Pointer, count C.int, dt C.MPI_Datatype, dest
 		setStatus(status, procNullStatus, 0)
 		return C.MPI_SUCCESS
 	}
-	st, err := await(q)
+	st, err := q.Wait()
 	finish(st.Count)
 	rc := ret(comm, "MPI_Sendrecv_replace", err)
 	setStatus(status, st, rc)

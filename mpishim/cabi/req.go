@@ -7,6 +7,7 @@ import "C"
 
 import (
 	"reflect"
+	"time"
 	"unsafe"
 
 	"github.com/p2pdvm/p2pdvm/mpishim"
@@ -50,9 +51,12 @@ func (r *request) complete(block bool) (st mpishim.Status, ok bool, err error) {
 		return emptyStatus, true, nil
 	}
 	if block {
-		st, err = await(r.q)
-	} else if st, ok, err = r.q.Test(); !ok {
-		return st, false, nil
+		st, err = r.q.Wait()
+	} else {
+		state.world.Poll() // MPI_Test is how many programs make progress
+		if st, ok, err = r.q.Test(); !ok {
+			return st, false, nil
+		}
 	}
 	if r.finish != nil {
 		r.finish(st.Count)
@@ -238,6 +242,7 @@ func statusAt(ss *C.MPI_Status, i int) *C.MPI_Status {
 func allDone(fn string, n C.int, hs *C.MPI_Request, ss *C.MPI_Status, block bool) (bool, C.int) {
 	reqs := reqSlice(hs, n)
 	if !block {
+		state.world.Poll()
 		for _, h := range reqs {
 			if r := state.reqs.get(int32(h)); r != nil && r.active && r.err == nil && r.q != nil {
 				if _, ok, _ := r.q.Test(); !ok {
@@ -291,13 +296,24 @@ func anyDone(hs []C.MPI_Request, block bool) int {
 	if len(cases) == 0 {
 		return -1
 	}
-	if !block {
-		cases = append(cases, reflect.SelectCase{Dir: reflect.SelectDefault})
+	// Poll first, without sleeping, for up to a spin (see mpishim.SetWait).
+	cases = append(cases, reflect.SelectCase{Dir: reflect.SelectDefault})
+	deadline := time.Now().Add(mpishim.Spin())
+	for {
+		state.world.Poll()
+		if chosen, _, _ := reflect.Select(cases); chosen < len(idx) {
+			return idx[chosen]
+		}
+		if !block {
+			return -2 // nothing complete yet
+		}
+		if time.Now().After(deadline) {
+			break
+		}
 	}
-	chosen, _, _ := reflect.Select(cases)
-	if chosen == len(idx) {
-		return -2 // nothing complete yet
-	}
+	cases = cases[:len(idx)]
+	var chosen int
+	state.world.Block(func() { chosen, _, _ = reflect.Select(cases) })
 	return idx[chosen]
 }
 
@@ -394,6 +410,7 @@ func MPI_Request_get_status(h C.MPI_Request, flag *C.int, status *C.MPI_Status) 
 		setStatus(status, emptyStatus, 0)
 		return C.MPI_SUCCESS
 	}
+	state.world.Poll()
 	st, ok, _ := r.q.Test()
 	*flag = cbool(ok)
 	if ok {
