@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/p2pdvm/p2pdvm/internal/wire"
 )
 
@@ -221,6 +223,41 @@ type writeConn struct {
 
 func (w writeConn) Close() error { return w.pc.Close() }
 
+// Write, in quiet mode, writes with non-blocking system calls and, while
+// the socket is full, keeps reading this process's polled connections:
+// with no goroutine reading, two ranks that write to each other at once
+// would otherwise both wait for the other to read. (Outside quiet mode
+// the goroutines read, and a plain blocking write is fine.)
+func (w writeConn) Write(b []byte) (int, error) {
+	if !w.pc.p.arm.quiet.Load() {
+		return w.Conn.Write(b)
+	}
+	total := 0
+	for total < len(b) {
+		w.pc.mu.Lock()
+		fd := w.pc.fd
+		n, err := 0, error(net.ErrClosed)
+		if fd >= 0 {
+			n, err = syscall.Write(fd, b[total:])
+		}
+		w.pc.mu.Unlock()
+		if n > 0 {
+			total += n
+			continue
+		}
+		switch {
+		case errors.Is(err, syscall.EINTR):
+		case errors.Is(err, syscall.EAGAIN):
+			w.pc.p.Poll()
+			fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLOUT | unix.POLLIN}}
+			_, _ = unix.Poll(fds, 1) // at most 1 ms, then poll the other connections too
+		default:
+			return total, err
+		}
+	}
+	return total, nil
+}
+
 // newPollConn wraps c, whose first bytes (already read while telling a
 // local connection from a TLS one) are in early. It returns nil when c is
 // not a socket it can poll.
@@ -393,8 +430,8 @@ func (a *arming) wake() {
 }
 
 // Quiet switches quiet mode on: connection goroutines read only while a
-// caller is blocked in Block, in Send or in a blocking Probe; Poll reads
-// the rest of the time. For processes whose threads leave for foreign
+// caller is blocked in Block or in a blocking Probe; Poll reads the rest
+// of the time, and writes read while they wait for room (writeConn). For processes whose threads leave for foreign
 // code between calls (the C library).
 func (p *connProc) Quiet() { p.arm.quiet.Store(true) }
 
