@@ -272,7 +272,9 @@ func (p *connProc) Close() error {
 		}
 		p.direct = nil
 		p.dmu.Unlock()
-		err = p.c.Close()
+		if p.c != nil { // nil only in tests of direct connections alone
+			err = p.c.Close()
+		}
 		p.m.Fail(ErrClosed)
 		// Receives claimed by a message still arriving in fragments are
 		// no longer in the matcher; fail them too.

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -93,7 +94,8 @@ type pollConn struct {
 	conn net.Conn
 
 	mu    sync.Mutex
-	fd    int // -1 once closed: the number may then belong to another file
+	fd    int  // -1 once closed: the number may then belong to another file
+	own   bool // fd is this pollConn's own duplicate, off Go's poller (quiet mode)
 	f     framer
 	peer  int // -1 until the other side's hello names it
 	err   error
@@ -104,7 +106,7 @@ type pollConn struct {
 // every whole frame. idle reports that the socket had nothing more.
 func (pc *pollConn) drainLocked() (idle bool) {
 	for pc.err == nil && pc.fd >= 0 {
-		n, err := syscall.Read(pc.fd, pc.f.space())
+		n, err := rawRead(pc.fd, pc.f.space())
 		switch {
 		case n > 0:
 			pc.f.w += n
@@ -209,9 +211,51 @@ func (pc *pollConn) poll() {
 // never reads a file that reused its number.
 func (pc *pollConn) Close() error {
 	pc.mu.Lock()
+	if pc.own && pc.fd >= 0 {
+		syscall.Close(pc.fd)
+	}
 	pc.fd = -1
 	pc.mu.Unlock()
 	return pc.conn.Close()
+}
+
+// runQuiet is run for a connection taken off Go's poller: while reading
+// is armed it waits for data in poll(2) itself, rechecking the arming
+// every 10 ms; otherwise it sleeps until armed.
+func (pc *pollConn) runQuiet() {
+	defer pc.Close()
+	for {
+		// The hello is read at once whatever the arming: the accepting
+		// side gives up on a connection that does not name its peer.
+		hello := false
+		select {
+		case <-pc.hello:
+			hello = true
+		default:
+		}
+		if hello && !pc.p.arm.waitArmed(pc.p.closed) {
+			return
+		}
+		pc.mu.Lock()
+		pc.drainLocked()
+		fd, failed := pc.fd, pc.err != nil || pc.fd < 0
+		pc.mu.Unlock()
+		if failed {
+			return
+		}
+		if !hello || pc.p.arm.armed() {
+			_, _ = unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, 10)
+		}
+	}
+}
+
+// detach takes the socket off Go's network poller: it duplicates the
+// descriptor and closes the original, which Go deregisters. Go's poller
+// wakes a thread for every arrival on a registered socket, even when no
+// goroutine waits for it; a C rank computing on the other core pays for
+// each such wake-up, and a rank's polls read the data anyway.
+func detach(fd int) (int, error) {
+	return unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
 }
 
 // writeConn is what a route writes to when its connection is polled:
@@ -223,13 +267,14 @@ type writeConn struct {
 
 func (w writeConn) Close() error { return w.pc.Close() }
 
-// Write, in quiet mode, writes with non-blocking system calls and, while
-// the socket is full, keeps reading this process's polled connections:
-// with no goroutine reading, two ranks that write to each other at once
-// would otherwise both wait for the other to read. (Outside quiet mode
-// the goroutines read, and a plain blocking write is fine.)
+// Write, on a socket taken off Go's poller (quiet mode), writes with
+// non-blocking system calls and, while the socket is full, keeps reading
+// this process's polled connections: with no goroutine reading, two ranks
+// that write to each other at once would otherwise both wait for the
+// other to read. (Otherwise the goroutines read, and Go's blocking write
+// is fine.)
 func (w writeConn) Write(b []byte) (int, error) {
-	if !w.pc.p.arm.quiet.Load() {
+	if !w.pc.own {
 		return w.Conn.Write(b)
 	}
 	total := 0
@@ -238,7 +283,7 @@ func (w writeConn) Write(b []byte) (int, error) {
 		fd := w.pc.fd
 		n, err := 0, error(net.ErrClosed)
 		if fd >= 0 {
-			n, err = syscall.Write(fd, b[total:])
+			n, err = rawWrite(fd, b[total:])
 		}
 		w.pc.mu.Unlock()
 		if n > 0 {
@@ -274,7 +319,16 @@ func (p *connProc) newPollConn(c net.Conn, early []byte, peer int) *pollConn {
 	if rc.Control(func(x uintptr) { fd = int(x) }) != nil || fd < 0 {
 		return nil
 	}
-	pc := &pollConn{p: p, conn: c, fd: fd, peer: peer, hello: make(chan struct{}), f: framer{max: MaxFrame}}
+	own := false
+	if p.arm.quiet.Load() {
+		nfd, err := detach(fd)
+		if err != nil {
+			return nil
+		}
+		c.Close() // Go deregisters and closes the original; nfd keeps the socket
+		fd, own = nfd, true
+	}
+	pc := &pollConn{p: p, conn: c, fd: fd, own: own, peer: peer, hello: make(chan struct{}), f: framer{max: MaxFrame}}
 	if peer >= 0 {
 		close(pc.hello)
 	}
@@ -294,7 +348,11 @@ func (p *connProc) startPolled(pc *pollConn) int {
 	pc.deliverLocked() // frames that came with the handshake bytes
 	pc.mu.Unlock()
 	p.addPolled(pc)
-	go pc.run()
+	if pc.own {
+		go pc.runQuiet()
+	} else {
+		go pc.run()
+	}
 	select {
 	case <-pc.hello:
 		pc.mu.Lock()
@@ -454,4 +512,31 @@ func (p *connProc) LocalRanks() int {
 		}
 	}
 	return n
+}
+
+// rawRead and rawWrite are read(2) and write(2) on a non-blocking socket
+// without telling the scheduler: they never block, and a P that a
+// polling rank holds across many short system calls is otherwise taken
+// away by sysmon now and then and handed to another thread (two futex
+// wake-ups each time, on the core the other rank computes on).
+func rawRead(fd int, b []byte) (int, error) {
+	if len(b) == 0 {
+		return 0, nil
+	}
+	n, _, e := syscall.RawSyscall(syscall.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
+	if e != 0 {
+		return 0, e
+	}
+	return int(n), nil
+}
+
+func rawWrite(fd int, b []byte) (int, error) {
+	if len(b) == 0 {
+		return 0, nil
+	}
+	n, _, e := syscall.RawSyscall(syscall.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
+	if e != 0 {
+		return 0, e
+	}
+	return int(n), nil
 }

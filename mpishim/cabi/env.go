@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 
 	"github.com/p2pdvm/p2pdvm/mpishim"
 	"github.com/p2pdvm/p2pdvm/peal"
@@ -55,9 +56,17 @@ func initialize(fn string, level int) C.int {
 	state.comms.predefine(int32(C.MPI_COMM_SELF), &commObj{c: world.Self(), name: "MPI_COMM_SELF"})
 	state.initialized = true
 	// The calling C thread runs a goroutine locked to it; yielding would
-	// hand the only P away (see mpishim.SetWait).
+	// hand its P away (see mpishim.SetWait). While the thread computes in
+	// C, the runtime counts it as in a system call holding a P, and with
+	// no other P sysmon takes that P away within 20 µs, which costs two
+	// thread hand-offs on every return into Go; a second P stops that.
+	// Quiet mode keeps the sockets off Go's poller so the idle P's thread
+	// is not woken by every arrival.
 	world.SetWait(mpishim.Spin(), false)
 	world.Quiet()
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(2)
+	}
 	C.pdvm_mark_main()
 	return C.MPI_SUCCESS
 }
