@@ -89,6 +89,10 @@ func runJob(t *testing.T, n int, prog string, args ...string) (stdout, stderr st
 	defer cancel()
 	argv := append([]string{"run", "-n", strconv.Itoa(n), "--peers", "2", prog}, args...)
 	cmd := exec.CommandContext(ctx, filepath.Join(tree(t), "bin", "p2pdvm"), argv...)
+	// On timeout, interrupt first: p2pdvm run then kills the job and
+	// removes its embedded cluster's directory, which SIGKILL would leave.
+	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+	cmd.WaitDelay = 10 * time.Second
 	var o, e bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &o, &e
 	err := cmd.Run()
