@@ -87,4 +87,3 @@ func (p *connProc) Block(wait func()) {
 	defer p.arm.leave()
 	wait()
 }
-
