@@ -291,7 +291,9 @@ func TestE2EBadInput(t *testing.T) {
 		{"unknown command", []string{"frobnicate"}, 2, "unknown command"},
 		{"identity in -x", []string{"submit", "--peer", sock, "-x", "P2PDVM_RANK=0", "/bin/true"}, 1, "P2PDVM_"},
 		{"bad -x name", []string{"submit", "--peer", sock, "-x", "A B=1", "/bin/true"}, 1, "NAME=VALUE"},
+		{"mpicc without its library", []string{"mpicc", "-o", "x", "x.c"}, 1, "P2PDVM_MPI_HOME"},
 	}
+	t.Setenv("P2PDVM_MPI_HOME", t.TempDir()) // an empty tree: no mpi.h, no library
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			start := time.Now()
@@ -306,6 +308,21 @@ func TestE2EBadInput(t *testing.T) {
 				t.Errorf("took %v to fail", d)
 			}
 		})
+	}
+	// mpicc -show prints the compiler command, with the include directory
+	// always and the library only when it links, as MPICH's mpicc does.
+	home := t.TempDir()
+	for _, f := range []string{"include/mpi.h", "lib/libp2pdvm_mpi.a"} {
+		_ = os.MkdirAll(filepath.Dir(filepath.Join(home, f)), 0o755)
+		_ = os.WriteFile(filepath.Join(home, f), nil, 0o644)
+	}
+	t.Setenv("P2PDVM_MPI_HOME", home)
+	if out, errs, code := cli(t, "mpicc", "-show", "-O2", "-o", "ring", "ring.c"); code != 0 ||
+		!strings.Contains(out, "-I"+home+"/include -O2 -o ring ring.c -L"+home+"/lib -lp2pdvm_mpi") {
+		t.Errorf("mpicc -show (exit %d, %s): %q", code, errs, out)
+	}
+	if out, _, code := cli(t, "mpicc", "-show", "-c", "ring.c"); code != 0 || strings.Contains(out, "-lp2pdvm_mpi") {
+		t.Errorf("mpicc -show -c links (exit %d): %q", code, out)
 	}
 	// -x passes a variable to the ranks, and only what was asked for.
 	env, _ := exec.LookPath("env")
