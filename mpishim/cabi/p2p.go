@@ -113,15 +113,7 @@ func MPI_Recv(p unsafe.Pointer, count C.int, dt C.MPI_Datatype, src, tag C.int, 
 	if err != nil {
 		return ret(comm, "MPI_Recv", err)
 	}
-	if q == nil {
-		setStatus(status, procNullStatus, 0)
-		return C.MPI_SUCCESS
-	}
-	st, err := q.Wait()
-	finish(st.Count)
-	rc := ret(comm, "MPI_Recv", err)
-	setStatus(status, st, rc)
-	return rc
+	return recvDone("MPI_Recv", comm, q, finish, status)
 }
 
 // checkPeer validates a peer rank and tag when the call is made, so that
@@ -135,6 +127,20 @@ func checkPeer(co *commObj, rank, tag C.int, recv bool) error {
 		return errf(C.MPI_ERR_TAG, "tag %d outside 0..%d", tag, mpishim.TagUB)
 	}
 	return nil
+}
+
+// recvDone waits for a blocking receive started by startRecv (q nil: from
+// MPI_PROC_NULL), moves the data into place and fills the status.
+func recvDone(fn string, comm C.MPI_Comm, q *mpishim.Request, finish func(int), status *C.MPI_Status) C.int {
+	if q == nil {
+		setStatus(status, procNullStatus, 0)
+		return C.MPI_SUCCESS
+	}
+	st, err := q.Wait()
+	finish(st.Count)
+	rc := ret(comm, fn, err)
+	setStatus(status, st, rc)
+	return rc
 }
 
 var procNullStatus = mpishim.Status{Source: C.MPI_PROC_NULL, Tag: C.MPI_ANY_TAG}
@@ -166,15 +172,7 @@ func MPI_Sendrecv(sp C.pdvm_cbuf, scount C.int, stype C.MPI_Datatype, dest, stag
 	if rc := send(standard, unsafe.Pointer(sp), scount, stype, dest, stag, comm); rc != C.MPI_SUCCESS {
 		return rc
 	}
-	if q == nil {
-		setStatus(status, procNullStatus, 0)
-		return C.MPI_SUCCESS
-	}
-	st, err := q.Wait()
-	finish(st.Count)
-	rc := ret(comm, "MPI_Sendrecv", err)
-	setStatus(status, st, rc)
-	return rc
+	return recvDone("MPI_Sendrecv", comm, q, finish, status)
 }
 
 // MPI_Sendrecv_replace sends a packed copy of the buffer, so the receive
@@ -197,15 +195,7 @@ func MPI_Sendrecv_replace(p unsafe.Pointer, count C.int, dt C.MPI_Datatype, dest
 			return ret(comm, "MPI_Sendrecv_replace", err)
 		}
 	}
-	if q == nil {
-		setStatus(status, procNullStatus, 0)
-		return C.MPI_SUCCESS
-	}
-	st, err := q.Wait()
-	finish(st.Count)
-	rc := ret(comm, "MPI_Sendrecv_replace", err)
-	setStatus(status, st, rc)
-	return rc
+	return recvDone("MPI_Sendrecv_replace", comm, q, finish, status)
 }
 
 func probe(fn string, src, tag C.int, comm C.MPI_Comm, block bool, flag *C.int, status *C.MPI_Status) C.int {
