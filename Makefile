@@ -43,7 +43,7 @@ test-race:
 	$(GO) test -race -count=1 -timeout 10m ./...
 
 # A short run of every fuzz target; the corpus grows in testdata/fuzz.
-FUZZPKGS := ./internal/wire ./peal ./mpishim/dtype
+FUZZPKGS := ./internal/wire ./peal ./mpishim/dtype ./storage
 fuzz:
 	@for p in $(FUZZPKGS); do \
 	  for f in $$($(GO) test -list '^Fuzz' $$p | grep ^Fuzz); do \

@@ -3,10 +3,12 @@ module github.com/p2pdvm/p2pdvm
 go 1.26.8
 
 require (
+	github.com/klauspost/compress v1.20.3
 	github.com/libp2p/go-libp2p v0.51.0
 	github.com/libp2p/go-libp2p-kad-dht v0.42.2
 	github.com/libp2p/go-libp2p-kbucket v0.9.0
 	github.com/multiformats/go-multiaddr v0.16.1
+	github.com/restic/chunker v0.4.0
 	github.com/spf13/pflag v1.1.0
 	golang.org/x/sys v0.47.0
 )

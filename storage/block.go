@@ -1,0 +1,157 @@
+package storage
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/klauspost/compress/zstd"
+)
+
+// A block on disk and on the wire is a small header and a payload:
+//
+//	version (1) | codec (1) | filter (1) | raw length (uvarint) | payload
+//
+// The codec and the filter are recorded per block, so either can change
+// without breaking data already stored.
+
+const blockVersion = 1
+
+// Codec is how a block's payload is compressed.
+type Codec byte
+
+const (
+	CodecNone Codec = 0
+	CodecZstd Codec = 1
+)
+
+// Filter is a reversible transform applied before compression.
+type Filter byte
+
+const (
+	FilterNone Filter = 0
+	// FilterShuffle8 regroups the bytes of 8-byte words by their position
+	// in the word (all first bytes, then all second bytes, ...). Arrays of
+	// float64 compress poorly as they are and much better shuffled,
+	// because neighbouring values share exponent and high mantissa bytes.
+	FilterShuffle8 Filter = 1
+)
+
+// MaxBlock bounds a block's raw content: the largest chunk, or a manifest
+// of a file of about 4 TiB.
+const MaxBlock = MaxChunk + 64
+
+// ErrCorrupt marks a block whose bytes do not decode or do not match the
+// ID they are stored under. Callers test it with errors.Is.
+var ErrCorrupt = errors.New("storage: corrupt block")
+
+var (
+	encOnce sync.Once
+	enc     *zstd.Encoder
+	dec     *zstd.Decoder
+)
+
+func codecs() (*zstd.Encoder, *zstd.Decoder) {
+	encOnce.Do(func() {
+		enc, _ = zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1))
+		dec, _ = zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(2*MaxBlock))
+	})
+	return enc, dec
+}
+
+// Encode makes the stored form of content: filtered, then compressed
+// with zstd unless that does not make it smaller.
+func Encode(content []byte, f Filter) ([]byte, error) {
+	if len(content) > MaxBlock {
+		return nil, fmt.Errorf("storage: block of %d bytes, limit %d", len(content), MaxBlock)
+	}
+	if f != FilterNone && f != FilterShuffle8 {
+		return nil, fmt.Errorf("storage: unknown filter %d", f)
+	}
+	filtered := content
+	if f == FilterShuffle8 {
+		filtered = shuffle8(content)
+	}
+	e, _ := codecs()
+	hdr := binary.AppendUvarint([]byte{blockVersion, byte(CodecZstd), byte(f)}, uint64(len(content)))
+	out := e.EncodeAll(filtered, hdr)
+	if len(out)-len(hdr) >= len(filtered) {
+		hdr[1] = byte(CodecNone)
+		out = append(hdr, filtered...)
+	}
+	return out, nil
+}
+
+// Decode returns the content of a stored block and checks it against id.
+func Decode(id ID, stored []byte) ([]byte, error) {
+	content, err := decode(stored)
+	if err != nil {
+		return nil, fmt.Errorf("%w %s: %v", ErrCorrupt, id, err)
+	}
+	if IDOf(content) != id {
+		return nil, fmt.Errorf("%w %s: content hashes to %s", ErrCorrupt, id, IDOf(content))
+	}
+	return content, nil
+}
+
+func decode(stored []byte) ([]byte, error) {
+	if len(stored) < 4 || stored[0] != blockVersion {
+		return nil, errors.New("bad header")
+	}
+	codec, f := Codec(stored[1]), Filter(stored[2])
+	n, k := binary.Uvarint(stored[3:])
+	if k <= 0 || n > MaxBlock {
+		return nil, fmt.Errorf("bad length %d", n)
+	}
+	payload := stored[3+k:]
+	var raw []byte
+	switch codec {
+	case CodecNone:
+		raw = payload
+	case CodecZstd:
+		_, d := codecs()
+		var err error
+		if raw, err = d.DecodeAll(payload, make([]byte, 0, n)); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, fmt.Errorf("unknown codec %d", codec)
+	}
+	if uint64(len(raw)) != n {
+		return nil, fmt.Errorf("%d bytes, header says %d", len(raw), n)
+	}
+	switch f {
+	case FilterNone:
+		return append([]byte(nil), raw...), nil
+	case FilterShuffle8:
+		return unshuffle8(raw), nil
+	}
+	return nil, fmt.Errorf("unknown filter %d", f)
+}
+
+// shuffle8 transposes the whole 8-byte words of b; a tail shorter than a
+// word stays as it is.
+func shuffle8(b []byte) []byte {
+	out := make([]byte, len(b))
+	words := len(b) / 8
+	for i := 0; i < words; i++ {
+		for k := 0; k < 8; k++ {
+			out[k*words+i] = b[i*8+k]
+		}
+	}
+	copy(out[words*8:], b[words*8:])
+	return out
+}
+
+func unshuffle8(b []byte) []byte {
+	out := make([]byte, len(b))
+	words := len(b) / 8
+	for i := 0; i < words; i++ {
+		for k := 0; k < 8; k++ {
+			out[i*8+k] = b[k*words+i]
+		}
+	}
+	copy(out[words*8:], b[words*8:])
+	return out
+}

@@ -1,0 +1,183 @@
+package storage
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+)
+
+// ErrFull is returned when a block would take a peer over its capacity.
+var ErrFull = errors.New("storage: store is full")
+
+// ErrNotFound is returned for a block this peer does not hold.
+var ErrNotFound = errors.New("storage: block not found")
+
+// Disk is one peer's blocks: one file per block under dir/blocks, named
+// by the block's ID. Writes are atomic (temporary file, fsync, rename,
+// fsync of the directory), so a crash leaves a block whole or absent.
+// Every read is checked against the ID; a block that fails is removed and
+// reported, never returned.
+type Disk struct {
+	dir      string
+	capacity int64
+
+	mu   sync.Mutex
+	used int64
+}
+
+// OpenDisk opens (creating) the block directory under dir, holding at most
+// capacity bytes of stored blocks.
+func OpenDisk(dir string, capacity int64) (*Disk, error) {
+	d := &Disk{dir: dir, capacity: capacity}
+	for _, sub := range []string{"blocks", "tmp"} {
+		if err := os.MkdirAll(filepath.Join(dir, sub), 0o700); err != nil {
+			return nil, fmt.Errorf("storage: %w", err)
+		}
+	}
+	// Leftovers of writes a crash interrupted.
+	tmps, _ := os.ReadDir(filepath.Join(dir, "tmp"))
+	for _, t := range tmps {
+		os.Remove(filepath.Join(dir, "tmp", t.Name()))
+	}
+	err := filepath.WalkDir(filepath.Join(dir, "blocks"), func(_ string, e fs.DirEntry, err error) error {
+		if err != nil || e.IsDir() {
+			return err
+		}
+		info, err := e.Info()
+		if err == nil {
+			d.used += info.Size()
+		}
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("storage: scanning %s: %w", dir, err)
+	}
+	return d, nil
+}
+
+func (d *Disk) path(id ID) string {
+	s := id.String()
+	return filepath.Join(d.dir, "blocks", s[:2], s)
+}
+
+// Put stores a block received in its stored form, after checking that it
+// decodes to content with this ID: a peer never keeps a block it could
+// not serve back correctly.
+func (d *Disk) Put(id ID, stored []byte) error {
+	if _, err := Decode(id, stored); err != nil {
+		return err
+	}
+	if d.Has(id) {
+		return nil
+	}
+	d.mu.Lock()
+	if d.used+int64(len(stored)) > d.capacity {
+		d.mu.Unlock()
+		return fmt.Errorf("%w: %d of %d bytes used, block of %d", ErrFull, d.used, d.capacity, len(stored))
+	}
+	d.used += int64(len(stored))
+	d.mu.Unlock()
+	if err := d.write(id, stored); err != nil {
+		d.mu.Lock()
+		d.used -= int64(len(stored))
+		d.mu.Unlock()
+		return fmt.Errorf("storage: writing block %s: %w", id, err)
+	}
+	return nil
+}
+
+func (d *Disk) write(id ID, stored []byte) error {
+	f, err := os.CreateTemp(filepath.Join(d.dir, "tmp"), "block-")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	_, err = f.Write(stored)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	final := d.path(id)
+	if err := os.MkdirAll(filepath.Dir(final), 0o700); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	if err := os.Rename(tmp, final); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	dirf, err := os.Open(filepath.Dir(final))
+	if err != nil {
+		return err
+	}
+	defer dirf.Close()
+	return dirf.Sync()
+}
+
+// Get returns a block's content, verified. A copy that fails the check is
+// deleted (so repair replaces it) and the error wraps ErrCorrupt.
+func (d *Disk) Get(id ID) ([]byte, error) {
+	stored, err := d.GetStored(id)
+	if err != nil {
+		return nil, err
+	}
+	return Decode(id, stored)
+}
+
+// GetStored returns a block in its stored form, verified, for sending to
+// another peer.
+func (d *Disk) GetStored(id ID) ([]byte, error) {
+	stored, err := os.ReadFile(d.path(id))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %s", ErrNotFound, id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("storage: reading block %s: %w", id, err)
+	}
+	if _, err := Decode(id, stored); err != nil {
+		d.Delete(id)
+		return nil, err
+	}
+	return stored, nil
+}
+
+// Has reports whether the block is here (unverified).
+func (d *Disk) Has(id ID) bool {
+	_, err := os.Stat(d.path(id))
+	return err == nil
+}
+
+// Delete removes a block; deleting an absent block is not an error.
+func (d *Disk) Delete(id ID) error {
+	p := d.path(id)
+	info, err := os.Stat(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := os.Remove(p); err != nil {
+		return fmt.Errorf("storage: deleting block %s: %w", id, err)
+	}
+	d.mu.Lock()
+	d.used -= info.Size()
+	d.mu.Unlock()
+	return nil
+}
+
+// Used is the number of bytes the stored blocks take.
+func (d *Disk) Used() int64 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.used
+}

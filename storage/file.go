@@ -1,0 +1,76 @@
+package storage
+
+import (
+	"fmt"
+	"io"
+)
+
+// BlockStore is where whole files put and get their blocks: the local
+// Disk now, the DHT-placed store later.
+type BlockStore interface {
+	Put(id ID, stored []byte) error
+	Get(id ID) ([]byte, error)
+}
+
+// PutFile chunks r, stores every chunk and then the manifest, and returns
+// the CID. Chunks already present are stored again only in name: the
+// store keeps one copy per ID.
+func PutFile(s BlockStore, r io.Reader, f Filter) (ID, *Manifest, error) {
+	m := &Manifest{}
+	err := Split(r, func(chunk []byte) error {
+		id := IDOf(chunk)
+		stored, err := Encode(chunk, f)
+		if err == nil {
+			err = s.Put(id, stored)
+		}
+		if err != nil {
+			return err
+		}
+		m.Chunks = append(m.Chunks, ChunkRef{ID: id, Size: uint32(len(chunk)), Filter: f})
+		m.Size += int64(len(chunk))
+		return nil
+	})
+	if err != nil {
+		return ID{}, nil, err
+	}
+	if len(m.Chunks) > maxChunks {
+		return ID{}, nil, fmt.Errorf("storage: file of %d chunks, limit %d", len(m.Chunks), maxChunks)
+	}
+	body := m.Encode()
+	cid := IDOf(body)
+	stored, err := Encode(body, FilterNone)
+	if err == nil {
+		err = s.Put(cid, stored)
+	}
+	if err != nil {
+		return ID{}, nil, err
+	}
+	return cid, m, nil
+}
+
+// GetFile writes the file named by cid to w, every block verified.
+func GetFile(s BlockStore, cid ID, w io.Writer) (*Manifest, error) {
+	body, err := s.Get(cid)
+	if err != nil {
+		return nil, err
+	}
+	m, err := DecodeManifest(body)
+	if err != nil {
+		return nil, err
+	}
+	for i, c := range m.Chunks {
+		data, err := s.Get(c.ID)
+		if err != nil {
+			return nil, fmt.Errorf("storage: chunk %d of %s: %w", i, cid, err)
+		}
+		if len(data) != int(c.Size) {
+			return nil, fmt.Errorf("%w: chunk %d of %s is %d bytes, manifest says %d", ErrCorrupt, i, cid, len(data), c.Size)
+		}
+		if _, err := w.Write(data); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+var _ BlockStore = (*Disk)(nil)
