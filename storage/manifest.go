@@ -48,12 +48,12 @@ func DecodeManifest(b []byte) (*Manifest, error) {
 		return bad("not a manifest")
 	}
 	b = b[len(manifestMagic):]
-	size, k := binary.Uvarint(b)
+	size, k := uvarint(b)
 	if k <= 0 || size > 1<<62 {
 		return bad("bad size")
 	}
 	b = b[k:]
-	n, k := binary.Uvarint(b)
+	n, k := uvarint(b)
 	if k <= 0 || n > uint64(maxChunks) || n > uint64(len(b)) {
 		return bad("bad chunk count")
 	}
@@ -67,7 +67,7 @@ func DecodeManifest(b []byte) (*Manifest, error) {
 		}
 		copy(c.ID[:], b)
 		b = b[len(c.ID):]
-		sz, k := binary.Uvarint(b)
+		sz, k := uvarint(b)
 		if k <= 0 || sz == 0 || sz > MaxChunk || len(b) < k+1 {
 			return bad(fmt.Sprintf("chunk %d: bad size", i))
 		}
@@ -86,4 +86,14 @@ func DecodeManifest(b []byte) (*Manifest, error) {
 		return bad(fmt.Sprintf("chunks add up to %d bytes, file is %d", sum, size))
 	}
 	return m, nil
+}
+
+// uvarint is binary.Uvarint that also refuses non-minimal encodings, so
+// that one manifest has exactly one encoding and so one CID.
+func uvarint(b []byte) (uint64, int) {
+	v, k := binary.Uvarint(b)
+	if k > 0 && len(binary.AppendUvarint(nil, v)) != k {
+		return 0, -1
+	}
+	return v, k
 }

@@ -139,6 +139,12 @@ func TestManifestRoundTrip(t *testing.T) {
 	if err != nil || got.Size != m.Size || len(got.Chunks) != 2 || got.Chunks[0] != m.Chunks[0] || got.Chunks[1] != m.Chunks[1] {
 		t.Fatalf("%+v, %v", got, err)
 	}
+	// A size written with a redundant varint byte is another encoding of
+	// the same manifest, which would give it a second CID.
+	padded := append([]byte("P2DM\x01\x80\x00"), 0)
+	if _, err := DecodeManifest(padded); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("non-minimal varint accepted: %v", err)
+	}
 	m.Size++ // chunks no longer add up
 	if _, err := DecodeManifest(m.Encode()); !errors.Is(err, ErrCorrupt) {
 		t.Fatalf("inconsistent manifest: %v", err)
