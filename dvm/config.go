@@ -35,6 +35,12 @@ type Config struct {
 	// Ownership only changes with churn, and a stale owner answers
 	// not-found, which triggers a fresh lookup.
 	OwnerCacheTTL time.Duration
+	// BlockCapacity bounds the bytes of blocks this peer stores for the
+	// DHT's block store (checkpoints, programs).
+	BlockCapacity int64
+	// BlockReplicas is how many of the peers closest to a block's ID keep
+	// a copy: 3, as in CFS and IPFS clusters, survives two losses.
+	BlockReplicas int
 	// Logger receives structured logs; nil discards them.
 	Logger *slog.Logger
 }
@@ -50,6 +56,8 @@ func DefaultConfig(dataDir string) Config {
 		ControlSocket:    true,
 		RouteTimeout:     60 * time.Second,
 		OwnerCacheTTL:    30 * time.Second,
+		BlockCapacity:    10 << 30,
+		BlockReplicas:    3,
 	}
 }
 
@@ -63,6 +71,9 @@ func (c *Config) Validate() error {
 	}
 	if c.BootstrapTimeout <= 0 || c.RouteTimeout <= 0 {
 		return errors.New("dvm: config: timeouts must be positive")
+	}
+	if c.BlockCapacity < 0 || c.BlockReplicas < 1 {
+		return errors.New("dvm: config: BlockCapacity must be >= 0 and BlockReplicas >= 1")
 	}
 	return nil
 }

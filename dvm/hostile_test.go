@@ -39,6 +39,9 @@ func TestHostilePeer(t *testing.T) {
 		string(protoData): {junk, huge, badMsg},
 		string(protoOut):  {junk, huge, forged("", outHello{Job: "nope"})},
 		string(protoBin):  {junk, huge, forged("", binReq{Hash: "../../etc/passwd"})},
+		string(protoBlock): {junk, huge, wire.AppendFrameHeader(nil, wire.TypeBlockGet, 3),
+			append(wire.AppendFrameHeader(nil, wire.TypeBlockPut, 32+len(junk)), append(make([]byte, 32), junk...)...),
+			append(wire.AppendFrameHeader(nil, wire.TypeBlockGet, 32), []byte(strings.Repeat("/", 32))...)},
 	}
 	for proto, list := range payloads {
 		for _, b := range list {

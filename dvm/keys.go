@@ -29,8 +29,12 @@ func closest(key []byte, cands []peer.ID) peer.ID {
 	if len(cands) == 0 {
 		return ""
 	}
-	sorted := kb.SortClosestPeers(append([]peer.ID(nil), cands...), kb.ConvertKey(string(key)))
-	return sorted[0]
+	return byDistance(key, cands)[0]
+}
+
+// byDistance returns the candidates ordered by XOR distance to key.
+func byDistance(key []byte, cands []peer.ID) []peer.ID {
+	return kb.SortClosestPeers(append([]peer.ID(nil), cands...), kb.ConvertKey(string(key)))
 }
 
 // pickHost spreads a job's ranks round-robin over the live peers, starting

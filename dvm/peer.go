@@ -15,7 +15,9 @@ import (
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+
 	ma "github.com/multiformats/go-multiaddr"
+	"github.com/p2pdvm/p2pdvm/storage"
 )
 
 // Peer is one member of the DVM.
@@ -35,6 +37,7 @@ type Peer struct {
 	records *recordTable  // owner role: job records
 	procs   *procTable    // host role: rank processes here
 	bins    *binCache     // host role: programs by hash
+	blocks  *storage.Disk // this peer's share of the block store
 	out     *outbound     // data plane: streams and location cache
 	in      *inbound      // data plane: reordering per (job, src, dst)
 	jobs    *submitTable  // submitter role
@@ -87,6 +90,11 @@ func NewWithHost(cfg Config, h host.Host) (*Peer, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("dvm: data dir: %w", err)
 	}
+	blocks, err := storage.OpenDisk(filepath.Join(cfg.DataDir, "blocks"), cfg.BlockCapacity)
+	if err != nil {
+		h.Close()
+		return nil, err
+	}
 	d, err := newDHT(h)
 	if err != nil {
 		return nil, err
@@ -100,6 +108,7 @@ func NewWithHost(cfg Config, h host.Host) (*Peer, error) {
 		records: newRecordTable(),
 		procs:   newProcTable(),
 		bins:    newBinCache(filepath.Join(cfg.DataDir, "bin")),
+		blocks:  blocks,
 		jobs:    newSubmitTable(),
 	}
 	p.out = newOutbound(p)
@@ -109,6 +118,7 @@ func NewWithHost(cfg Config, h host.Host) (*Peer, error) {
 	h.SetStreamHandler(protoData, p.serveData)
 	h.SetStreamHandler(protoOut, p.serveOutput)
 	h.SetStreamHandler(protoBin, p.serveBin)
+	h.SetStreamHandler(protoBlock, p.serveBlock)
 	if p.psock, err = listenProcs(p); err != nil {
 		p.Close()
 		return nil, err
