@@ -2,9 +2,12 @@ package dvm
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
@@ -197,4 +200,66 @@ func blockErr(err error) error {
 		return fmt.Errorf("%w: %v", wire.ErrBadRequest, err)
 	}
 	return err
+}
+
+// StoreResult describes a file in the block store.
+type StoreResult struct {
+	CID    string `json:"cid"`
+	Path   string `json:"path,omitempty"`
+	Size   int64  `json:"size"`
+	Chunks int    `json:"chunks"`
+}
+
+// StorePut stores the file at path (on this machine) in the DVM's block
+// store and returns its CID.
+func (p *Peer) StorePut(path string) (StoreResult, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return StoreResult{}, fmt.Errorf("store put: %w", err)
+	}
+	defer f.Close()
+	if info, err := f.Stat(); err != nil || !info.Mode().IsRegular() {
+		return StoreResult{}, fmt.Errorf("store put: %s is not a regular file", path)
+	}
+	cid, m, err := storage.PutFile(p.Blocks(), f, storage.FilterNone)
+	if err != nil {
+		return StoreResult{}, fmt.Errorf("store put %s: %w", path, err)
+	}
+	return StoreResult{CID: cid.String(), Path: path, Size: m.Size, Chunks: len(m.Chunks)}, nil
+}
+
+// StoreGet writes the file named by cid to path, atomically: a failed or
+// corrupt transfer leaves no partial file behind.
+func (p *Peer) StoreGet(cid, path string) (StoreResult, error) {
+	id, err := ParseCID(cid)
+	if err != nil {
+		return StoreResult{}, err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".p2pdvm-get-*")
+	if err != nil {
+		return StoreResult{}, fmt.Errorf("store get: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	m, err := storage.GetFile(p.Blocks(), id, tmp)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		return StoreResult{}, fmt.Errorf("store get %s: %w", cid, err)
+	}
+	return StoreResult{CID: cid, Path: path, Size: m.Size, Chunks: len(m.Chunks)}, nil
+}
+
+// ParseCID reads a CID as printed by store put (64 hex digits).
+func ParseCID(s string) (storage.ID, error) {
+	var id storage.ID
+	b, err := hex.DecodeString(s)
+	if err != nil || len(b) != len(id) {
+		return id, fmt.Errorf("%w: %q is not a CID (64 hex digits)", wire.ErrBadRequest, s)
+	}
+	copy(id[:], b)
+	return id, nil
 }

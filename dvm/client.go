@@ -8,6 +8,8 @@ import (
 	"net"
 	"os"
 	"sync"
+
+	"github.com/p2pdvm/p2pdvm/storage"
 )
 
 // Client talks to a peer's local control API.
@@ -158,4 +160,25 @@ func (s *Submission) Wait(fn func(Chunk)) (JobRecord, error) {
 			return *ev.Record, nil
 		}
 	}
+}
+
+// StorePut stores a file (an absolute path on the peer's machine).
+func (cl *Client) StorePut(path string) (StoreResult, error) {
+	var r StoreResult
+	err := cl.call(CtlRequest{Op: "store.put", Path: path}, &r)
+	return r, err
+}
+
+// StoreGet writes the file named by cid to path (absolute).
+func (cl *Client) StoreGet(cid, path string) (StoreResult, error) {
+	var r StoreResult
+	err := cl.call(CtlRequest{Op: "store.get", CID: cid, Path: path}, &r)
+	return r, err
+}
+
+// StoreList lists the blocks the peer holds.
+func (cl *Client) StoreList() ([]storage.BlockInfo, error) {
+	var bs []storage.BlockInfo
+	err := cl.call(CtlRequest{Op: "store.ls"}, &bs)
+	return bs, err
 }

@@ -28,6 +28,8 @@ type CtlRequest struct {
 	N       int      `json:"n,omitempty"`
 	Env     []string `json:"env,omitempty"`
 	Follow  bool     `json:"follow,omitempty"`
+	Path    string   `json:"path,omitempty"` // store put/get: a file on this machine
+	CID     string   `json:"cid,omitempty"`
 }
 
 // CtlEvent is one line of an answer.
@@ -137,6 +139,12 @@ func (s *ctlServer) serve(c net.Conn) {
 		result(p.Peers(), nil)
 	case "info":
 		result(p.Info(), nil)
+	case "store.put":
+		result(p.StorePut(req.Path))
+	case "store.get":
+		result(p.StoreGet(req.CID, req.Path))
+	case "store.ls":
+		result(p.blocks.List())
 	default:
 		fail(fmt.Errorf("unknown operation %q", req.Op))
 	}

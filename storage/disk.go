@@ -181,3 +181,29 @@ func (d *Disk) Used() int64 {
 	defer d.mu.Unlock()
 	return d.used
 }
+
+// BlockInfo describes a block a peer holds.
+type BlockInfo struct {
+	ID   string `json:"id"`
+	Size int64  `json:"stored_bytes"`
+}
+
+// List returns the blocks held here, by ID.
+func (d *Disk) List() ([]BlockInfo, error) {
+	var out []BlockInfo
+	err := filepath.WalkDir(filepath.Join(d.dir, "blocks"), func(_ string, e fs.DirEntry, err error) error {
+		if err != nil || e.IsDir() {
+			return err
+		}
+		info, err := e.Info()
+		if err != nil {
+			return err
+		}
+		out = append(out, BlockInfo{ID: e.Name(), Size: info.Size()})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("storage: listing blocks: %w", err)
+	}
+	return out, nil
+}

@@ -399,3 +399,55 @@ func TestE2EPeerDiesMidJob(t *testing.T) {
 	}
 	testutil.Eventually(t, 10*time.Second, "every rank gone", func() bool { return len(ranksUnder(base)) == 0 })
 }
+
+// store put on one peer, store get on another: the same bytes, found by
+// the CID alone; bad CIDs and missing files fail in one line.
+func TestE2EStore(t *testing.T) {
+	ps := startPeers(t, 3)
+	dir := t.TempDir()
+	in := filepath.Join(dir, "input.dat")
+	data := bytes.Repeat([]byte("p2pdvm block store "), 200000) // ~3.8 MB, several chunks
+	if err := os.WriteFile(in, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errs, code := cli(t, "store", "put", "--peer", ps[0].sock, in)
+	cid := strings.TrimSpace(out)
+	if code != 0 || len(cid) != 64 {
+		t.Fatalf("store put: exit %d, stdout %q, stderr %q", code, out, errs)
+	}
+	copyPath := filepath.Join(dir, "copy.dat")
+	if _, errs, code := cli(t, "store", "get", "--peer", ps[2].sock, cid, "-o", copyPath); code != 0 {
+		t.Fatalf("store get: exit %d: %s", code, errs)
+	}
+	if got, err := os.ReadFile(copyPath); err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("store get wrote %d bytes (%v), want the %d put", len(got), err, len(data))
+	}
+	// With 3 peers and 3 replicas, every peer holds every block.
+	var counts []int
+	for _, p := range ps {
+		out, _, code := cli(t, "store", "ls", "--peer", p.sock, "--json")
+		if code != 0 {
+			t.Fatalf("store ls: exit %d", code)
+		}
+		counts = append(counts, strings.Count(out, `"id"`))
+	}
+	if counts[0] < 2 || counts[0] != counts[1] || counts[1] != counts[2] {
+		t.Errorf("blocks per peer %v, want the same number (at least a manifest and a chunk) on each", counts)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"store", "get", "--peer", ps[1].sock, "not-a-cid", "-o", filepath.Join(dir, "x")}, "not a CID"},
+		{[]string{"store", "get", "--peer", ps[1].sock, strings.Repeat("0", 64), "-o", filepath.Join(dir, "x")}, "no replica"},
+		{[]string{"store", "put", "--peer", ps[1].sock, filepath.Join(dir, "missing")}, "no such file"},
+	} {
+		_, errs, code := cli(t, c.args...)
+		if code != 1 || !strings.Contains(errs, c.want) || strings.Count(strings.TrimSpace(errs), "\n") != 0 {
+			t.Errorf("%v: exit %d, stderr %q, want one line with %q", c.args[1:2], code, errs, c.want)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "x")); err == nil {
+		t.Error("a failed get left a file behind")
+	}
+}

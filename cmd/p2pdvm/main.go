@@ -80,7 +80,7 @@ func dispatch(argv []string) int {
 }
 
 // order is how commands are listed: running things first, then asking.
-var order = []string{"peer", "submit", "run", "mpicc", "jobs", "status", "logs", "kill", "peers", "info"}
+var order = []string{"peer", "submit", "run", "mpicc", "store", "jobs", "status", "logs", "kill", "peers", "info"}
 
 func usage(w *os.File) {
 	fmt.Fprintln(w, "p2pdvm: a peer-to-peer distributed virtual machine for MPI jobs\n\nusage: p2pdvm COMMAND [flags] [args]\n\ncommands:")
