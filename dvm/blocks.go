@@ -153,7 +153,86 @@ func (p *Peer) blockCall(ctx context.Context, to peer.ID, typ byte, body []byte)
 	if err := wire.DecodeJSON(rbody, &reply); err != nil {
 		return nil, err
 	}
-	return nil, reply.Err()
+	return reply.Body, reply.Err()
+}
+
+// hasBlock asks one peer for the stored size of a block it holds.
+func (p *Peer) hasBlock(ctx context.Context, at peer.ID, id storage.ID) (int64, error) {
+	if at == p.h.ID() {
+		return p.blocks.StoredSize(id)
+	}
+	body, err := p.blockCall(ctx, at, wire.TypeBlockHas, id[:])
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	if err := json.Unmarshal(body, &n); err != nil {
+		return 0, fmt.Errorf("%w: has reply: %v", wire.ErrMalformed, err)
+	}
+	return n, nil
+}
+
+// BlockStat is where one block's replicas are.
+type BlockStat struct {
+	ID      string   `json:"id"`
+	Size    int64    `json:"size"`
+	Stored  int64    `json:"stored_bytes"`
+	Holders []string `json:"holders"`
+	Want    int      `json:"replicas_wanted"`
+}
+
+// FileStat describes a file in the block store and its replicas.
+type FileStat struct {
+	StoreResult
+	Stored int64       `json:"stored_bytes"` // after compression and deduplication
+	Blocks []BlockStat `json:"blocks"`       // the manifest first, then each distinct chunk
+}
+
+// StoreStat reports a file's size, chunks, stored size and, for each
+// block, which of the peers that should hold it do.
+func (p *Peer) StoreStat(cid string) (FileStat, error) {
+	id, err := ParseCID(cid)
+	if err != nil {
+		return FileStat{}, err
+	}
+	body, err := p.Blocks().Get(id)
+	if err != nil {
+		return FileStat{}, fmt.Errorf("store stat: %w", err)
+	}
+	m, err := storage.DecodeManifest(body)
+	if err != nil {
+		return FileStat{}, err
+	}
+	ctx, cancel := context.WithTimeout(p.ctx, time.Minute)
+	defer cancel()
+	st := FileStat{StoreResult: StoreResult{CID: cid, Size: m.Size, Chunks: len(m.Chunks)}}
+	seen := map[storage.ID]bool{}
+	ids := []storage.ID{id}
+	sizes := []int64{int64(len(body))}
+	for _, c := range m.Chunks {
+		if !seen[c.ID] {
+			seen[c.ID] = true
+			ids, sizes = append(ids, c.ID), append(sizes, int64(c.Size))
+		}
+	}
+	for i, bid := range ids {
+		peers, err := p.replicas(ctx, bid)
+		if err != nil {
+			return FileStat{}, err
+		}
+		// A DVM smaller than BlockReplicas can hold only as many copies
+		// as it has peers.
+		bs := BlockStat{ID: bid.String(), Size: sizes[i], Want: len(peers)}
+		for _, at := range peers {
+			if n, err := p.hasBlock(ctx, at, bid); err == nil {
+				bs.Holders = append(bs.Holders, at.String())
+				bs.Stored = n
+			}
+		}
+		st.Stored += bs.Stored
+		st.Blocks = append(st.Blocks, bs)
+	}
+	return st, nil
 }
 
 // serveBlock answers one block request. Everything a remote peer sends is
@@ -174,6 +253,13 @@ func (p *Peer) serveBlock(s network.Stream) {
 	case wire.TypeBlockPut:
 		if err := p.blocks.Put(id, body[32:]); err != nil {
 			reply = errReply(blockErr(err))
+		}
+	case wire.TypeBlockHas:
+		n, err := p.blocks.StoredSize(id)
+		if err != nil {
+			reply = errReply(blockErr(err))
+		} else {
+			reply.Body, _ = json.Marshal(n)
 		}
 	case wire.TypeBlockGet:
 		stored, err := p.blocks.GetStored(id)

@@ -182,3 +182,10 @@ func (cl *Client) StoreList() ([]storage.BlockInfo, error) {
 	err := cl.call(CtlRequest{Op: "store.ls"}, &bs)
 	return bs, err
 }
+
+// StoreStat describes a stored file and where its blocks are.
+func (cl *Client) StoreStat(cid string) (FileStat, error) {
+	var st FileStat
+	err := cl.call(CtlRequest{Op: "store.stat", CID: cid}, &st)
+	return st, err
+}

@@ -143,6 +143,8 @@ func (s *ctlServer) serve(c net.Conn) {
 		result(p.StorePut(req.Path))
 	case "store.get":
 		result(p.StoreGet(req.CID, req.Path))
+	case "store.stat":
+		result(p.StoreStat(req.CID))
 	case "store.ls":
 		result(p.blocks.List())
 	default:

@@ -150,6 +150,15 @@ func (d *Disk) GetStored(id ID) ([]byte, error) {
 	return stored, nil
 }
 
+// StoredSize is the size of a block's stored form, or ErrNotFound.
+func (d *Disk) StoredSize(id ID) (int64, error) {
+	info, err := os.Stat(d.path(id))
+	if err != nil {
+		return 0, fmt.Errorf("%w: %s", ErrNotFound, id)
+	}
+	return info.Size(), nil
+}
+
 // Has reports whether the block is here (unverified).
 func (d *Disk) Has(id ID) bool {
 	_, err := os.Stat(d.path(id))

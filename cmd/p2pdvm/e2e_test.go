@@ -434,10 +434,17 @@ func TestE2EStore(t *testing.T) {
 	if counts[0] < 2 || counts[0] != counts[1] || counts[1] != counts[2] {
 		t.Errorf("blocks per peer %v, want the same number (at least a manifest and a chunk) on each", counts)
 	}
+	// stat from a third peer: the manifest and the chunks, each on 3/3.
+	out, errs, code = cli(t, "store", "stat", "--peer", ps[1].sock, cid)
+	if code != 0 || !strings.Contains(out, "replicas: complete") || !strings.Contains(out, "(manifest)") ||
+		strings.Count(out, " 3/3 ") < 2 || !strings.Contains(out, fmt.Sprintf("size:     %d bytes", len(data))) {
+		t.Errorf("store stat: exit %d, stderr %q:\n%s", code, errs, out)
+	}
 	for _, c := range []struct {
 		args []string
 		want string
 	}{
+		{[]string{"store", "stat", "--peer", ps[1].sock, "xyz"}, "not a CID"},
 		{[]string{"store", "get", "--peer", ps[1].sock, "not-a-cid", "-o", filepath.Join(dir, "x")}, "not a CID"},
 		{[]string{"store", "get", "--peer", ps[1].sock, strings.Repeat("0", 64), "-o", filepath.Join(dir, "x")}, "no replica"},
 		{[]string{"store", "put", "--peer", ps[1].sock, filepath.Join(dir, "missing")}, "no such file"},

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/pflag"
@@ -17,7 +18,7 @@ func init() {
 	register(&command{
 		name:    "store",
 		summary: "put files into the DVM's block store and get them back by content id",
-		usage:   "put FILE... | get CID [-o FILE] | ls",
+		usage:   "put FILE... | get CID [-o FILE] | stat CID | ls",
 		example: "cid=$(p2pdvm store put input.dat) && p2pdvm store get $cid -o copy.dat",
 		flags: func(fs *pflag.FlagSet) {
 			sock = socketFlag(fs)
@@ -28,7 +29,7 @@ func init() {
 		run: func(_ *pflag.FlagSet, args []string) int {
 			cl := &dvm.Client{Socket: *sock}
 			if len(args) == 0 {
-				return fail("store", fmt.Errorf("say put, get or ls (see p2pdvm store --help)"))
+				return fail("store", fmt.Errorf("say put, get, stat or ls (see p2pdvm store --help)"))
 			}
 			switch args[0] {
 			case "put":
@@ -54,6 +55,18 @@ func init() {
 				}
 				fmt.Fprintf(os.Stderr, "%s: %d bytes in %d chunks\n", dst, r.Size, r.Chunks)
 				return 0
+			case "stat":
+				if len(args) != 2 {
+					return fail("store stat", fmt.Errorf("want exactly one CID"))
+				}
+				st, err := cl.StoreStat(args[1])
+				if err != nil {
+					return fail("store stat", err)
+				}
+				if *asJSON {
+					return printJSON(st)
+				}
+				return printStat(st)
 			case "ls":
 				bs, err := cl.StoreList()
 				if err != nil {
@@ -70,7 +83,7 @@ func init() {
 				tw.Flush()
 				return 0
 			}
-			return fail("store", fmt.Errorf("unknown subcommand %q: say put, get or ls", args[0]))
+			return fail("store", fmt.Errorf("unknown subcommand %q: say put, get, stat or ls", args[0]))
 		},
 	})
 }
@@ -104,4 +117,43 @@ func storePut(cl *dvm.Client, files []string, asJSON bool) int {
 		return printJSON(rs)
 	}
 	return 0
+}
+
+// printStat shows a file's blocks and their replicas, the manifest first.
+func printStat(st dvm.FileStat) int {
+	short := 0
+	for _, b := range st.Blocks {
+		if len(b.Holders) < b.Want {
+			short++
+		}
+	}
+	fmt.Printf("cid:      %s\nsize:     %d bytes in %d chunks (%d distinct)\nstored:   %d bytes per replica, after compression and deduplication\n",
+		st.CID, st.Size, st.Chunks, len(st.Blocks)-1, st.Stored)
+	if short == 0 {
+		fmt.Printf("replicas: complete: every block is on the peers closest to it\n\n")
+	} else {
+		fmt.Printf("replicas: %d of %d blocks have fewer copies than wanted (a read repairs them)\n\n", short, len(st.Blocks))
+	}
+	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "BLOCK\tSIZE\tSTORED\tREPLICAS\tHOLDERS")
+	for i, b := range st.Blocks {
+		name := b.ID[:16]
+		if i == 0 {
+			name += " (manifest)"
+		}
+		var hs []string
+		for _, h := range b.Holders {
+			hs = append(hs, shortPeer(h))
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d/%d\t%s\n", name, b.Size, b.Stored, len(b.Holders), b.Want, strings.Join(hs, " "))
+	}
+	tw.Flush()
+	return 0
+}
+
+func shortPeer(id string) string {
+	if len(id) > 10 {
+		return "…" + id[len(id)-8:]
+	}
+	return id
 }

@@ -26,6 +26,7 @@ const (
 	TypeBlockPut  byte = 30 // peer -> peer: block ID (32 bytes) then the stored block
 	TypeBlockGet  byte = 31 // peer -> peer: block ID (32 bytes)
 	TypeBlockData byte = 32 // peer -> peer: a stored block, the answer to TypeBlockGet
+	TypeBlockHas  byte = 33 // peer -> peer: block ID; the reply's body is the stored size
 )
 
 // HeaderLen is the length prefix plus the type byte.
