@@ -164,8 +164,7 @@ func (pc *pollConn) helloLocked(typ byte, body []byte) error {
 }
 
 // run reads the connection whenever nobody polls it, until it fails or
-// closes. In quiet mode it reads only while the process is inside a call
-// (see Quiet); otherwise it leaves the connection alone, off the poller.
+// closes. (Connections made in quiet mode use runQuiet instead.)
 func (pc *pollConn) run() {
 	defer pc.Close()
 	sc, ok := pc.conn.(syscall.Conn)
@@ -176,27 +175,12 @@ func (pc *pollConn) run() {
 	if err != nil {
 		return
 	}
-	a := &pc.p.arm
-	for a.waitArmed(pc.p.closed) {
-		parked := false
-		err := rc.Read(func(uintptr) bool {
-			pc.mu.Lock()
-			idle := pc.drainLocked()
-			failed := pc.err != nil || pc.fd < 0
-			pc.mu.Unlock()
-			if failed {
-				return true
-			}
-			if idle && !a.armed() {
-				parked = true
-				return true
-			}
-			return !idle // false: wait until readable, then call again
-		})
-		if err != nil || !parked {
-			return
-		}
-	}
+	_ = rc.Read(func(uintptr) bool {
+		pc.mu.Lock()
+		defer pc.mu.Unlock()
+		idle := pc.drainLocked()
+		return !idle || pc.err != nil || pc.fd < 0 // false: wait until readable, then call again
+	})
 }
 
 // poll reads the connection if no one else is reading it right now.
