@@ -6,6 +6,7 @@ import (
 	"os"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/p2pdvm/p2pdvm/peal"
@@ -61,8 +62,8 @@ type process struct {
 	mu        sync.Mutex
 	nextCtx   uint32 // lowest context id this process has not used
 	finalized bool
-	spin      time.Duration // see SetWait
-	yield     bool
+	spin      atomic.Int64 // nanoseconds; see SetWait (read on every wait)
+	yield     atomic.Bool
 }
 
 // The world uses contexts 0 and 1, Self 2 and 3.
@@ -76,7 +77,8 @@ func InitWith(p peal.Proc) *Comm {
 	for i := range ranks {
 		ranks[i] = i
 	}
-	pr := &process{p: p, nextCtx: selfCtx + 2, spin: Spin(), yield: true}
+	pr := &process{p: p, nextCtx: selfCtx + 2}
+	pr.setWait(Spin(), true)
 	pr.world = &Comm{pr: pr, ranks: ranks, rank: p.Rank(), ctx: 0}
 	return pr.world
 }

@@ -60,17 +60,16 @@ func sleepOn(e endpoint, r *peal.Recv) (m peal.Message, err error) {
 // while polling. The C library turns yield off: its calling thread holds
 // the only P, and yielding would hand it away at the cost of two thread
 // switches.
-func (c *Comm) SetWait(spin time.Duration, yield bool) {
-	c.pr.mu.Lock()
-	c.pr.spin, c.pr.yield = spin, yield
-	c.pr.mu.Unlock()
+func (c *Comm) SetWait(spin time.Duration, yield bool) { c.pr.setWait(spin, yield) }
+
+func (pr *process) setWait(spin time.Duration, yield bool) {
+	pr.spin.Store(int64(spin))
+	pr.yield.Store(yield)
 }
 
 // wait completes r, a receive from process rank src (or AnySource).
 func (pr *process) wait(r *peal.Recv, src int) (peal.Message, error) {
-	pr.mu.Lock()
-	spin, yield := pr.spin, pr.yield
-	pr.mu.Unlock()
+	spin, yield := time.Duration(pr.spin.Load()), pr.yield.Load()
 	e, ok := pr.p.(endpoint)
 	if !ok {
 		return r.Wait()

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/p2pdvm/p2pdvm/internal/wire"
@@ -67,7 +68,11 @@ type connProc struct {
 	dmu    sync.Mutex
 	direct []io.Closer // accepted and dialled connections, closed by Close
 	polled polledSet   // the local ones, which Poll reads
-	arm    arming
+	// npolled counts the routes whose connection is polled, so that a
+	// waiting caller learns "all local?" and "how many local?" without
+	// scanning the routes on every receive.
+	npolled atomic.Int32
+	arm     arming
 
 	closeOnce sync.Once
 	closed    chan struct{}
@@ -194,7 +199,7 @@ func (p *connProc) sendOne(r *route, m *wire.Msg) error {
 			return nil
 		}
 		r.conn.Close()
-		r.conn, r.polled = nil, false
+		p.setRoute(r, nil, false)
 	}
 	p.wm.Lock()
 	defer p.wm.Unlock()
@@ -260,7 +265,7 @@ func (p *connProc) Close() error {
 		for i := range p.routes {
 			r := &p.routes[i]
 			r.mu.Lock()
-			r.conn, r.polled = nil, false
+			p.setRoute(r, nil, false)
 			r.mu.Unlock()
 		}
 		if p.ln != nil {

@@ -120,7 +120,7 @@ func (p *connProc) adopt(peer int, c net.Conn, polled bool) {
 	r := &p.routes[peer]
 	r.mu.Lock()
 	if r.conn == nil {
-		r.conn, r.polled = c, polled
+		p.setRoute(r, c, polled)
 	}
 	r.mu.Unlock()
 }
@@ -164,7 +164,7 @@ func (p *connProc) locate(l wire.Locate) {
 		r.mu.Lock()
 		r.dialing = false
 		if c != nil && r.conn == nil {
-			r.conn, r.polled = c, polled
+			p.setRoute(r, c, polled)
 		}
 		r.mu.Unlock()
 	}()

@@ -179,7 +179,7 @@ func (pc *pollConn) run() {
 		pc.mu.Lock()
 		defer pc.mu.Unlock()
 		idle := pc.drainLocked()
-		return !idle || pc.err != nil || pc.fd < 0 // false: wait until readable, then call again
+		return !idle // idle: wait until readable, then call again; else it failed
 	})
 }
 
@@ -381,39 +381,36 @@ func (p *connProc) Poll() {
 // routed through the host peer, or over TLS from another host, arrive
 // only through goroutines.
 func (p *connProc) Polled(src int) bool {
-	if src != AnySource {
-		return src == p.w.Rank || p.polledRoute(src)
-	}
-	for i := range p.routes {
-		if i != p.w.Rank && !p.polledRoute(i) {
-			return false
-		}
-	}
-	return true
-}
-
-func (p *connProc) polledRoute(i int) bool {
-	if i < 0 || i >= len(p.routes) {
+	switch {
+	case src == AnySource:
+		return int(p.npolled.Load()) == len(p.routes)-1
+	case src == p.w.Rank:
+		return true
+	case src < 0 || src >= len(p.routes):
 		return false
 	}
-	r := &p.routes[i]
+	r := &p.routes[src]
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.polled
 }
 
+// setRoute sets a route's connection; the caller holds r.mu.
+func (p *connProc) setRoute(r *route, c net.Conn, polled bool) {
+	if r.polled != polled {
+		if polled {
+			p.npolled.Add(1)
+		} else {
+			p.npolled.Add(-1)
+		}
+	}
+	r.conn, r.polled = c, polled
+}
+
 // LocalRanks is the number of this job's ranks known to share this host:
 // this one and those at the end of a local direct connection. A caller
 // that polls uses it not to spin when ranks outnumber cores.
-func (p *connProc) LocalRanks() int {
-	n := 1
-	for i := range p.routes {
-		if i != p.w.Rank && p.polledRoute(i) {
-			n++
-		}
-	}
-	return n
-}
+func (p *connProc) LocalRanks() int { return 1 + int(p.npolled.Load()) }
 
 // rawRead and rawWrite are read(2) and write(2) on a non-blocking socket
 // without telling the scheduler: they never block, and a P that a
