@@ -113,7 +113,7 @@ func (p *Peer) putBlock(ctx context.Context, to peer.ID, id storage.ID, stored [
 	if to == p.h.ID() {
 		return p.blocks.Put(id, stored)
 	}
-	_, err := p.blockCall(ctx, to, wire.TypeBlockPut, append(id[:len(id):len(id)], stored...))
+	_, err := p.blockCall(ctx, to, wire.TypeBlockPut, id, stored)
 	return err
 }
 
@@ -122,10 +122,12 @@ func (p *Peer) getBlock(ctx context.Context, from peer.ID, id storage.ID) ([]byt
 	if from == p.h.ID() {
 		return p.blocks.GetStored(id)
 	}
-	return p.blockCall(ctx, from, wire.TypeBlockGet, id[:])
+	return p.blockCall(ctx, from, wire.TypeBlockGet, id, nil)
 }
 
-func (p *Peer) blockCall(ctx context.Context, to peer.ID, typ byte, body []byte) ([]byte, error) {
+// blockCall sends one block request, a frame of the block's ID and, for a
+// put, the block itself (written after the ID, not copied behind it).
+func (p *Peer) blockCall(ctx context.Context, to peer.ID, typ byte, id storage.ID, block []byte) ([]byte, error) {
 	s, err := p.h.NewStream(ctx, to, protoBlock)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", wire.ErrUnavailable, err)
@@ -134,7 +136,12 @@ func (p *Peer) blockCall(ctx context.Context, to peer.ID, typ byte, body []byte)
 	if d, ok := ctx.Deadline(); ok {
 		_ = s.SetDeadline(d)
 	}
-	if err := wire.WriteFrame(s, typ, body); err != nil {
+	head := append(wire.AppendFrameHeader(nil, typ, len(id)+len(block)), id[:]...)
+	_, err = s.Write(head)
+	if err == nil && len(block) > 0 {
+		_, err = s.Write(block)
+	}
+	if err != nil {
 		_ = s.Reset()
 		return nil, fmt.Errorf("%w: %v", wire.ErrUnavailable, err)
 	}
@@ -161,7 +168,7 @@ func (p *Peer) hasBlock(ctx context.Context, at peer.ID, id storage.ID) (int64, 
 	if at == p.h.ID() {
 		return p.blocks.StoredSize(id)
 	}
-	body, err := p.blockCall(ctx, at, wire.TypeBlockHas, id[:])
+	body, err := p.blockCall(ctx, at, wire.TypeBlockHas, id, nil)
 	if err != nil {
 		return 0, err
 	}
