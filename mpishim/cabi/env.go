@@ -62,7 +62,8 @@ func initialize(fn string, level int) C.int {
 	// thread hand-offs on every return into Go; a second P stops that.
 	// Quiet mode keeps the sockets off Go's poller so the idle P's thread
 	// is not woken by every arrival.
-	world.SetWait(mpishim.Spin(), false)
+	state.spin = mpishim.Spin()
+	world.SetWait(state.spin, false)
 	world.Quiet()
 	if os.Getenv("GOMAXPROCS") == "" {
 		runtime.GOMAXPROCS(2)

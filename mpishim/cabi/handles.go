@@ -1,6 +1,7 @@
 package main
 
 import (
+	"time"
 	"unsafe"
 
 	"github.com/p2pdvm/p2pdvm/mpishim"
@@ -97,6 +98,7 @@ var state struct {
 	reqs                   table[request]
 	errhs                  table[errhObj]
 	keyvals                table[keyvalObj]
+	spin                   time.Duration // how long a wait polls (mpishim.Spin at Init)
 	bsendBuf               unsafe.Pointer
 	bsendSize              int
 }

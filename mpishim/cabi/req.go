@@ -298,7 +298,7 @@ func anyDone(hs []C.MPI_Request, block bool) int {
 	}
 	// Poll first, without sleeping, for up to a spin (see mpishim.SetWait).
 	cases = append(cases, reflect.SelectCase{Dir: reflect.SelectDefault})
-	deadline := time.Now().Add(mpishim.Spin())
+	deadline := time.Now().Add(state.spin)
 	for {
 		state.world.Poll()
 		if chosen, _, _ := reflect.Select(cases); chosen < len(idx) {
