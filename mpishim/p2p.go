@@ -44,15 +44,15 @@ func (c *Comm) Ssend(buf []byte, dst, tag int) error {
 // their acknowledgements cannot be confused.
 func (c *Comm) Issend(buf []byte, dst, tag int) *Request {
 	if err := c.checkRank(dst, "destination"); err != nil {
-		return &Request{c: c, err: err}
+		return failed(c, err)
 	}
 	if err := checkTag(tag); err != nil {
-		return &Request{c: c, err: err}
+		return failed(c, err)
 	}
 	ack := c.pr.p.Post(c.ranks[dst], c.ctx+1, ackTag(int32(tag)))
 	if err := c.pr.p.Send(c.ranks[dst], c.ctx|peal.SyncCtx, int32(tag), buf); err != nil {
 		c.pr.p.Cancel(ack)
-		return &Request{c: c, err: fmt.Errorf("mpishim: ssend to rank %d tag %d: %w", dst, tag, err)}
+		return failed(c, fmt.Errorf("mpishim: ssend to rank %d tag %d: %w", dst, tag, err))
 	}
 	return &Request{c: c, r: ack, ack: true, src: c.ranks[dst]}
 }
@@ -71,7 +71,16 @@ type Request struct {
 	buf []byte
 	st  Status
 	err error
+	// bad is the error that kept the operation from starting (a bad rank
+	// or tag, a send that failed); the request is then complete with it.
+	bad error
 }
+
+func failed(c *Comm, err error) *Request { return &Request{c: c, err: err, bad: err} }
+
+// StartErr reports an error that kept the operation from starting, so a
+// caller can report it when the call is made rather than at completion.
+func (q *Request) StartErr() error { return q.bad }
 
 // Poll reads whatever messages the process's connections hold, without
 // blocking, for callers that poll a request instead of sleeping on it
@@ -109,7 +118,10 @@ func (q *Request) Cancel() bool {
 // Isend starts a send. Sends are eager, so the request is already
 // complete and its error is the send's.
 func (c *Comm) Isend(buf []byte, dst, tag int) *Request {
-	return &Request{c: c, err: c.Send(buf, dst, tag)}
+	if err := c.Send(buf, dst, tag); err != nil {
+		return failed(c, err)
+	}
+	return &Request{c: c}
 }
 
 // Irecv posts a receive into buf, which must be left alone until the
@@ -117,7 +129,7 @@ func (c *Comm) Isend(buf []byte, dst, tag int) *Request {
 // were posted.
 func (c *Comm) Irecv(buf []byte, src, tag int) *Request {
 	if err := c.checkSrcTag(src, tag); err != nil {
-		return &Request{c: c, err: err}
+		return failed(c, err)
 	}
 	ws := src
 	if src != AnySource {

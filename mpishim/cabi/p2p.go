@@ -43,16 +43,13 @@ func startSend(mode sendMode, p unsafe.Pointer, count C.int, dt C.MPI_Datatype, 
 	if dest == C.MPI_PROC_NULL {
 		return nil, nil
 	}
-	if err := checkPeer(co, dest, tag, false); err != nil {
-		return nil, err
-	}
 	if mode == buffered && b.size()+C.MPI_BSEND_OVERHEAD > state.bsendSize {
 		return nil, errf(C.MPI_ERR_BUFFER, "a buffered send of %d bytes needs an attached buffer of %d bytes (MPI_Buffer_attach), not %d",
 			b.size(), b.size()+C.MPI_BSEND_OVERHEAD, state.bsendSize)
 	}
 	if mode == synchronous {
 		q := co.c.Issend(b.packed(), int(dest), int(tag))
-		return q, nil
+		return q, q.StartErr()
 	}
 	return nil, co.c.Send(b.packed(), int(dest), int(tag))
 }
@@ -100,11 +97,9 @@ func startRecv(p unsafe.Pointer, count C.int, dt C.MPI_Datatype, src, tag C.int,
 	if src == C.MPI_PROC_NULL {
 		return nil, nil, nil
 	}
-	if err := checkPeer(co, src, tag, true); err != nil {
-		return nil, nil, err
-	}
 	into, finish := b.landing()
-	return co.c.Irecv(into, srcRank(src), int(tag)), finish, nil
+	q := co.c.Irecv(into, srcRank(src), int(tag))
+	return q, finish, q.StartErr()
 }
 
 //export MPI_Recv
@@ -114,19 +109,6 @@ func MPI_Recv(p unsafe.Pointer, count C.int, dt C.MPI_Datatype, src, tag C.int, 
 		return ret(comm, "MPI_Recv", err)
 	}
 	return recvDone("MPI_Recv", comm, q, finish, status)
-}
-
-// checkPeer validates a peer rank and tag when the call is made, so that
-// nonblocking calls report them at once rather than at completion;
-// receives may use the wildcards.
-func checkPeer(co *commObj, rank, tag C.int, recv bool) error {
-	if (rank < 0 || int(rank) >= co.c.Size()) && !(recv && rank == C.MPI_ANY_SOURCE) {
-		return errf(C.MPI_ERR_RANK, "rank %d in a communicator of %d", rank, co.c.Size())
-	}
-	if (tag < 0 || tag > mpishim.TagUB) && !(recv && tag == C.MPI_ANY_TAG) {
-		return errf(C.MPI_ERR_TAG, "tag %d outside 0..%d", tag, mpishim.TagUB)
-	}
-	return nil
 }
 
 // recvDone waits for a blocking receive started by startRecv (q nil: from
