@@ -81,6 +81,14 @@ func (cl *Client) Status(job string) (JobRecord, error) {
 	return out, cl.call(CtlRequest{Op: "status", Job: job}, &out)
 }
 
+// Checkpoint checkpoints a job submitted from this peer and returns the
+// committed epoch.
+func (cl *Client) Checkpoint(job string) (EpochInfo, error) {
+	var e EpochInfo
+	err := cl.call(CtlRequest{Op: "ckpt", Job: job}, &e)
+	return e, err
+}
+
 // Kill kills a job submitted from this peer.
 func (cl *Client) Kill(job string) error { return cl.call(CtlRequest{Op: "kill", Job: job}, nil) }
 
@@ -125,7 +133,8 @@ type Submission struct {
 
 // Submit starts a job; read its output with Events.
 func (cl *Client) Submit(spec Spec) (*Submission, error) {
-	cc, err := cl.open(CtlRequest{Op: "submit", Program: spec.Program, Args: spec.Args, N: spec.N, Env: spec.Env})
+	cc, err := cl.open(CtlRequest{Op: "submit", Program: spec.Program, Args: spec.Args, N: spec.N, Env: spec.Env,
+		CkptInterval: spec.CkptInterval, MaxRestarts: spec.MaxRestarts})
 	if err != nil {
 		return nil, err
 	}

@@ -41,6 +41,10 @@ type Config struct {
 	// BlockReplicas is how many of the peers closest to a block's ID keep
 	// a copy: 3, as in CFS and IPFS clusters, survives two losses.
 	BlockReplicas int
+	// CkptTimeout bounds one checkpoint epoch, from the request to the
+	// commit; an epoch that takes longer is aborted and the previous one
+	// stays the one to restart from.
+	CkptTimeout time.Duration
 	// Logger receives structured logs; nil discards them.
 	Logger *slog.Logger
 }
@@ -58,6 +62,7 @@ func DefaultConfig(dataDir string) Config {
 		OwnerCacheTTL:    30 * time.Second,
 		BlockCapacity:    10 << 30,
 		BlockReplicas:    3,
+		CkptTimeout:      2 * time.Minute,
 	}
 }
 
@@ -69,7 +74,7 @@ func (c *Config) Validate() error {
 	if c.Security != "tls" && c.Security != "noise" {
 		return fmt.Errorf("dvm: config: security %q is not tls or noise", c.Security)
 	}
-	if c.BootstrapTimeout <= 0 || c.RouteTimeout <= 0 {
+	if c.BootstrapTimeout <= 0 || c.RouteTimeout <= 0 || c.CkptTimeout <= 0 {
 		return errors.New("dvm: config: timeouts must be positive")
 	}
 	if c.BlockCapacity < 0 || c.BlockReplicas < 1 {

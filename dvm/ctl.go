@@ -29,6 +29,9 @@ type CtlRequest struct {
 	Env     []string `json:"env,omitempty"`
 	Follow  bool     `json:"follow,omitempty"`
 	Path    string   `json:"path,omitempty"` // store put/get: a file on this machine
+	// submit: checkpoint interval and restarts (see Spec)
+	CkptInterval time.Duration `json:"ckpt_interval,omitempty"`
+	MaxRestarts  int           `json:"max_restarts,omitempty"`
 	CID     string   `json:"cid,omitempty"`
 }
 
@@ -128,6 +131,8 @@ func (s *ctlServer) serve(c net.Conn) {
 		result(p.JobStatus(ctx, req.Job))
 	case "kill":
 		result(nil, p.Kill(req.Job, "killed by its owner", ExitKilled))
+	case "ckpt":
+		result(p.Checkpoint(ctx, req.Job))
 	case "logs":
 		err := p.Logs(ctx, req.Job, req.Follow, func(c Chunk) error { return send(CtlEvent{Ev: "out", Chunk: &c}) })
 		if err != nil {
@@ -156,7 +161,8 @@ func (s *ctlServer) serve(c net.Conn) {
 // client going away, kills the job: Ctrl-C on submit must not leave ranks
 // running on other peers.
 func (s *ctlServer) submit(ctx context.Context, r *bufio.Reader, req *CtlRequest, send func(CtlEvent) error, fail func(error)) {
-	j, err := s.p.Submit(ctx, Spec{Program: req.Program, Args: req.Args, N: req.N, Env: req.Env})
+	j, err := s.p.Submit(ctx, Spec{Program: req.Program, Args: req.Args, N: req.N, Env: req.Env,
+		CkptInterval: req.CkptInterval, MaxRestarts: req.MaxRestarts})
 	if err != nil {
 		fail(err)
 		return

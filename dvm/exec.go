@@ -89,15 +89,21 @@ func (p *Peer) startProc(ctx context.Context, req *spawnReq, bin string) (*start
 	if lnErr != nil {
 		p.log.Warn("no direct listener for rank; its messages go through peers", "job", req.Job, "rank", req.Rank, "err", lnErr)
 	}
-	w := wire.Welcome{Job: req.Job, Rank: req.Rank, Size: req.Size}
+	w := wire.Welcome{Job: req.Job, Rank: req.Rank, Size: req.Size, Dir: wdir}
 	if ln != nil && len(req.Cert) > 0 {
 		w.Cert, w.Key, w.ListenFD = req.Cert, req.Key, 3
 	}
-	welcome, _ := json.Marshal(w)
 	pr := &proc{
 		job: req.Job, rank: req.Rank, size: req.Size, token: hex.EncodeToString(tok),
-		submitter: req.Submitter, done: make(chan struct{}), welcome: welcome,
+		submitter: req.Submitter, done: make(chan struct{}), wdir: wdir,
 	}
+	if req.Restore != nil {
+		if err := p.fetchRestore(pr, req.Restore); err != nil {
+			return nil, fmt.Errorf("%w: restart rank %d: %v", wire.ErrUnavailable, req.Rank, err)
+		}
+		w.Restore, w.Epoch = restoreFile, req.Restore.Epoch
+	}
+	pr.welcome, _ = json.Marshal(w)
 	if ln != nil {
 		defer ln.Close() // the child holds its own copy
 	}
@@ -109,6 +115,7 @@ func (p *Peer) startProc(ctx context.Context, req *spawnReq, bin string) (*start
 		p.procs.remove(pr)
 		return nil, err
 	}
+	pr.sink = sink
 	newCmd := func() *exec.Cmd {
 		cmd := exec.Command(bin, req.Args...)
 		cmd.Args[0] = req.Program

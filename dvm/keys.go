@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"sort"
 	"strconv"
+	"strings"
 
 	kb "github.com/libp2p/go-libp2p-kbucket"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -61,4 +62,28 @@ func dedupSorted(ps []peer.ID) []peer.ID {
 		}
 	}
 	return out
+}
+
+// runID names run r of a job: the job id for the first run, and
+// "<job>.<r>" for each restart. Everything a run leaves in the DVM
+// (location objects, rank processes, routes, direct connections) is
+// keyed by it, so nothing of a replaced run can reach the next one.
+func runID(job string, run int) string {
+	if run == 0 {
+		return job
+	}
+	return job + "." + strconv.Itoa(run)
+}
+
+// parseRunID splits a run id into its job id and run number.
+func parseRunID(rid string) (job string, run int, ok bool) {
+	job, r, found := strings.Cut(rid, ".")
+	if !found {
+		return rid, 0, rid != ""
+	}
+	n, err := strconv.Atoi(r)
+	if err != nil || n < 1 || job == "" {
+		return "", 0, false
+	}
+	return job, n, true
 }

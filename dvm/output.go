@@ -16,6 +16,8 @@ import (
 // outputSink takes a rank's output and exit on the host side.
 type outputSink interface {
 	write(fd byte, data []byte) error
+	// event reports a checkpoint frame (TypeCkptCount, TypeCkptSaved).
+	event(typ byte, body []byte) error
 	exit(e wire.Exit) error
 	close()
 }
@@ -29,11 +31,11 @@ type outHello struct {
 // the submitter is this peer, else one stream per rank.
 func (p *Peer) openOutput(ctx context.Context, submitter peer.ID, job string, rank int) (outputSink, error) {
 	if submitter == p.h.ID() {
-		j := p.jobs.get(job)
+		j, run := p.jobs.getRun(job)
 		if j == nil {
 			return nil, fmt.Errorf("%w: job %s is not known to its submitter", wire.ErrNotFound, job)
 		}
-		return &localSink{j: j, rank: rank}, nil
+		return &localSink{j: j, run: run, rank: rank}, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -50,13 +52,17 @@ func (p *Peer) openOutput(ctx context.Context, submitter peer.ID, job string, ra
 }
 
 type localSink struct {
-	j    *Job
-	rank int
+	j         *Job
+	run, rank int
 }
 
 func (l *localSink) write(fd byte, data []byte) error { l.j.output(l.rank, fd, data); return nil }
+func (l *localSink) event(typ byte, body []byte) error {
+	l.j.ckptEvent(l.run, l.rank, typ, body)
+	return nil
+}
 func (l *localSink) exit(e wire.Exit) error {
-	l.j.exit(l.rank, e, RankExited)
+	l.j.exit(l.run, l.rank, e, RankExited)
 	return nil
 }
 func (l *localSink) close() {}
@@ -70,6 +76,12 @@ func (ss *streamSink) write(fd byte, data []byte) error {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	return wire.WriteFrame(ss.s, fd, data)
+}
+
+func (ss *streamSink) event(typ byte, body []byte) error {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	return wire.WriteFrame(ss.s, typ, body)
 }
 
 func (ss *streamSink) exit(e wire.Exit) error {
@@ -97,8 +109,8 @@ func (p *Peer) serveOutput(s network.Stream) {
 		return
 	}
 	_ = s.SetReadDeadline(time.Time{})
-	j := p.jobs.get(h.Job)
-	if j == nil || h.Rank < 0 || h.Rank >= j.n || !j.claimOutput(h.Rank, from) {
+	j, run := p.jobs.getRun(h.Job)
+	if j == nil || h.Rank < 0 || h.Rank >= j.n || !j.claimOutput(run, h.Rank, from) {
 		p.log.Warn("output stream refused", "peer", shortID(from), "job", h.Job, "rank", h.Rank)
 		_ = s.Reset()
 		return
@@ -106,23 +118,25 @@ func (p *Peer) serveOutput(s network.Stream) {
 	for {
 		typ, body, err := fr.Next()
 		if err != nil {
-			j.exit(h.Rank, wire.Exit{Code: 255, Err: "host lost: " + err.Error()}, RankLost)
+			j.exit(run, h.Rank, wire.Exit{Code: 255, Err: "host lost: " + err.Error()}, RankLost)
 			_ = s.Reset()
 			return
 		}
 		switch typ {
 		case wire.TypeStdout, wire.TypeStderr:
 			j.output(h.Rank, typ, body)
+		case wire.TypeCkptCount, wire.TypeCkptSaved:
+			j.ckptEvent(run, h.Rank, typ, body)
 		case wire.TypeExit:
 			var e wire.Exit
 			if err := wire.DecodeJSON(body, &e); err != nil {
 				e = wire.Exit{Code: 255, Err: "bad exit frame"}
 			}
-			j.exit(h.Rank, e, RankExited)
+			j.exit(run, h.Rank, e, RankExited)
 			_ = s.Close()
 			return
 		default:
-			j.exit(h.Rank, wire.Exit{Code: 255, Err: "protocol error from host"}, RankLost)
+			j.exit(run, h.Rank, wire.Exit{Code: 255, Err: "protocol error from host"}, RankLost)
 			_ = s.Reset()
 			return
 		}

@@ -111,6 +111,14 @@ type spawnReq struct {
 	Key  []byte `json:"key,omitempty"`
 	// Env is added to the rank's environment (checked by validateEnv).
 	Env []string `json:"env,omitempty"`
+	// Restore, on a restart, is the checkpoint the rank resumes from.
+	Restore *restoreRef `json:"restore,omitempty"`
+}
+
+// restoreRef names a rank's state in a committed epoch.
+type restoreRef struct {
+	Epoch int    `json:"epoch"`
+	CID   string `json:"cid"`
 }
 
 // startReply is a host's answer to proc.start.
@@ -126,6 +134,16 @@ func (r *spawnReq) validate() error {
 		return fmt.Errorf("%w: rank %d of %d", wire.ErrBadRequest, r.Rank, r.Size)
 	case len(r.Bin) != 64 || r.BinSize < 0 || r.BinSize > MaxProgramSize:
 		return fmt.Errorf("%w: program reference", wire.ErrBadRequest)
+	case r.Restore != nil && r.Restore.Epoch < 1:
+		return fmt.Errorf("%w: restore epoch %d", wire.ErrBadRequest, r.Restore.Epoch)
+	}
+	if _, _, ok := parseRunID(r.Job); !ok {
+		return fmt.Errorf("%w: job id %q", wire.ErrBadRequest, r.Job)
+	}
+	if r.Restore != nil {
+		if _, err := ParseCID(r.Restore.CID); err != nil {
+			return fmt.Errorf("%w: restore: %v", wire.ErrBadRequest, err)
+		}
 	}
 	if err := validateEnv(r.Env); err != nil {
 		return fmt.Errorf("%w: %v", wire.ErrBadRequest, err)

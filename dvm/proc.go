@@ -2,6 +2,7 @@ package dvm
 
 import (
 	"encoding/json"
+	"errors"
 	"net"
 	"os/exec"
 	"sync"
@@ -11,6 +12,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/p2pdvm/p2pdvm/internal/wire"
+	"github.com/p2pdvm/p2pdvm/storage"
 )
 
 // proc is a rank process hosted on this peer.
@@ -20,6 +22,8 @@ type proc struct {
 	size      int
 	token     string
 	submitter peer.ID
+	wdir      string
+	sink      outputSink // to the submitter: output, exit, checkpoint reports
 	cmd       *exec.Cmd
 	done      chan struct{} // closed when the process has been reaped
 
@@ -31,6 +35,7 @@ type proc struct {
 	killed  bool
 	pid     int // set once started
 	welcome []byte
+	ckPrev  map[storage.ID]bool // chunks of the rank's last stored state
 }
 
 // attach binds the process's connection: welcome first, then whatever
@@ -89,6 +94,25 @@ func (pr *proc) deliver(m *wire.Msg) {
 	if err != nil {
 		pr.conn, pr.gone = nil, true
 	}
+}
+
+// send writes a control frame to the process, or queues it until the
+// process attaches.
+func (pr *proc) send(typ byte, body []byte) error {
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	if pr.gone {
+		return errors.New("the process has ended")
+	}
+	if pr.conn == nil {
+		pr.queued = append(pr.queued, append(wire.AppendFrameHeader(nil, typ, len(body)), body...))
+		return nil
+	}
+	if err := wire.WriteFrame(pr.conn, typ, body); err != nil {
+		pr.conn, pr.gone = nil, true
+		return err
+	}
+	return nil
 }
 
 // locate tells the process where a destination rank listens.
@@ -164,6 +188,12 @@ func (t *procTable) remove(pr *proc) {
 		delete(t.byRank, rankID{pr.job, pr.rank})
 	}
 	delete(t.byTok, pr.token)
+}
+
+func (t *procTable) get(job string, rank int) *proc {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.byRank[rankID{job, rank}]
 }
 
 func (t *procTable) byToken(tok string) *proc {

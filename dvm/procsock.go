@@ -132,6 +132,8 @@ func (p *Peer) serveProc(c net.Conn) {
 			var a wire.Abort
 			_ = wire.DecodeJSON(body, &a)
 			p.abortJob(pr, a.Code, a.Msg)
+		case wire.TypeCkptCount, wire.TypeCkptSaved:
+			p.ckptFromProc(pr, typ, body)
 		}
 	}
 }

@@ -46,6 +46,7 @@ func (p *Peer) handlers() map[string]handler {
 		"rank.release": p.handleRelease,
 		"proc.start":   p.handleStart,
 		"proc.kill":    p.handleKill,
+		"proc.ckpt":    p.handleCkpt,
 	}
 }
 

@@ -54,6 +54,13 @@ type JobRecord struct {
 	ExitCode  int        `json:"exit_code"`
 	Err       string     `json:"error,omitempty"`
 	Ranks     []RankInfo `json:"ranks"`
+	// Checkpointing: the committed epochs (oldest first), how many times
+	// the job restarted, and which run of it is current (0 the first;
+	// each restart starts a new run under its own run id, see runID).
+	CkptInterval time.Duration `json:"ckpt_interval,omitempty"`
+	Epochs       []EpochInfo   `json:"epochs,omitempty"`
+	Restarts     int           `json:"restarts,omitempty"`
+	Run          int           `json:"run,omitempty"`
 	// Rev grows with every version the owner publishes, and Sig is the
 	// owner's libp2p signature over the record without Sig. A record is
 	// thereby self-certifying: any peer may store or hand it on, and none
@@ -66,16 +73,21 @@ type JobRecord struct {
 // jobCore is the submitter's state machine for one job. It does no I/O:
 // each event returns what the caller must do.
 type jobCore struct {
-	rec      JobRecord
-	live     int  // ranks not yet ended
-	failed   bool // a rank failed or the job was killed: tear down
-	killSent bool
+	rec         JobRecord
+	live        int  // ranks not yet ended
+	failed      bool // a rank failed or the job was killed: tear down
+	killSent    bool
+	maxRestarts int // restarts allowed after a lost rank (0: none)
 }
 
 // action tells the driver of a jobCore what to do after an event.
 type action struct {
 	killAll bool // kill every remaining rank
 	ended   bool // the job just reached a terminal state
+	// restart: a rank's host was lost and the job may restart. The core
+	// has moved to the next run; the driver kills what is left of the
+	// previous one (run restart-1) and spawns every rank again.
+	restart bool
 }
 
 func newJobCore(rec JobRecord) *jobCore {
@@ -112,6 +124,11 @@ func (j *jobCore) exited(rank int, code int, signal string, st RankState) action
 	r := &j.rec.Ranks[rank]
 	if r.State == RankExited || r.State == RankKilled || r.State == RankLost {
 		return action{}
+	}
+	if st == RankLost && !j.failed && j.rec.Restarts < j.maxRestarts {
+		r.Exit, r.Signal, r.State = code, signal, st
+		j.restart()
+		return action{restart: true}
 	}
 	r.Exit, r.Signal, r.State = code, signal, st
 	if j.killSent && st == RankExited && code != 0 {
@@ -167,3 +184,14 @@ func (j *jobCore) kill(reason string, code int, state JobState) action {
 }
 
 func (j *jobCore) ended() bool { return j.live == 0 }
+
+// restart begins the next run of the job: every rank is pending again.
+func (j *jobCore) restart() {
+	j.rec.Restarts++
+	j.rec.Run++
+	j.rec.State = JobRunning
+	for i := range j.rec.Ranks {
+		j.rec.Ranks[i] = RankInfo{Rank: i, State: RankPending}
+	}
+	j.live = j.rec.N
+}

@@ -89,3 +89,36 @@ func TestDuplicateExitIgnored(t *testing.T) {
 		t.Fatal("job ended with a rank still running")
 	}
 }
+
+// A lost rank restarts the job while restarts remain: every rank is
+// pending again in the next run. Once they are used up, a loss fails it.
+func TestLostRankRestartsThenFails(t *testing.T) {
+	j := newJobCore(JobRecord{ID: "j", N: 2})
+	j.maxRestarts = 1
+	j.placed(0, "h")
+	j.placed(1, "h2")
+	if a := j.exited(1, 255, "", RankLost); !a.restart || a.killAll || a.ended {
+		t.Fatalf("first loss: %+v, want a restart", a)
+	}
+	if j.rec.Run != 1 || j.rec.Restarts != 1 || j.rec.State != JobRunning || j.live != 2 {
+		t.Fatalf("after restart: run %d restarts %d state %s live %d", j.rec.Run, j.rec.Restarts, j.rec.State, j.live)
+	}
+	for _, r := range j.rec.Ranks {
+		if r.State != RankPending || r.Host != "" {
+			t.Fatalf("rank %d after restart: %+v", r.Rank, r)
+		}
+	}
+	j.placed(0, "h")
+	j.placed(1, "h3")
+	a := j.exited(0, 255, "", RankLost)
+	if a.restart || !a.killAll || j.rec.State != JobFailed {
+		t.Fatalf("loss with no restarts left: %+v, state %s", a, j.rec.State)
+	}
+	// A rank that fails by itself never restarts the job.
+	j = newJobCore(JobRecord{ID: "j", N: 1})
+	j.maxRestarts = 3
+	j.placed(0, "h")
+	if a := j.exited(0, 2, "", RankExited); a.restart || j.rec.State != JobFailed {
+		t.Fatalf("a failing rank restarted the job: %+v", a)
+	}
+}

@@ -27,6 +27,13 @@ type Spec struct {
 	// does not pass its own environment on (it is not the submitter's),
 	// so what a program needs must be asked for, as with Open MPI's -x.
 	Env []string
+	// CkptInterval, if positive, checkpoints the job this often (the
+	// program must call the PEAL's safe point; see peal.Checkpointer).
+	CkptInterval time.Duration
+	// MaxRestarts is how many times the job restarts by itself, from its
+	// last committed checkpoint (or from the start without one), after
+	// a peer hosting ranks is lost.
+	MaxRestarts int
 }
 
 // Errors a user can cause, tested with errors.Is.
@@ -45,6 +52,9 @@ const (
 func (s *Spec) validate() error {
 	if err := validateEnv(s.Env); err != nil {
 		return fmt.Errorf("%w: %v", ErrBadSpec, err)
+	}
+	if s.CkptInterval < 0 || s.MaxRestarts < 0 {
+		return fmt.Errorf("%w: checkpoint interval and restarts must not be negative", ErrBadSpec)
 	}
 	if s.N < 1 || s.N > MaxRanks {
 		return fmt.Errorf("%w: -n %d: the number of ranks must be between 1 and %d", ErrBadSpec, s.N, MaxRanks)
@@ -74,19 +84,24 @@ func (p *Peer) Submit(ctx context.Context, spec Spec) (*Job, error) {
 	_, _ = rand.Read(idb)
 	rec := JobRecord{
 		ID: hex.EncodeToString(idb), Owner: p.h.ID(), Program: filepath.Base(spec.Program),
-		Args: spec.Args, N: spec.N, Submitted: time.Now().UTC(),
+		Args: spec.Args, N: spec.N, Submitted: time.Now().UTC(), CkptInterval: spec.CkptInterval,
 	}
 	j, err := newJob(p, rec)
 	if err != nil {
 		return nil, err
 	}
 	j.env = spec.Env
+	j.core.maxRestarts = spec.MaxRestarts
+	j.bin, j.binSize = hash, size
 	if j.cert, j.key, err = peal.GenerateJobCredentials(rec.ID); err != nil {
 		return nil, fmt.Errorf("job credentials: %w", err)
 	}
 	p.jobs.add(j)
 	p.publishRecord(ctx, j.nextRevision())
-	p.goFunc(func() { j.spawnAll(hash, size) })
+	p.goFunc(func() { j.spawnAll(0, nil) })
+	if spec.CkptInterval > 0 {
+		p.goFunc(func() { j.checkpointEvery(spec.CkptInterval) })
+	}
 	return j, nil
 }
 
@@ -103,18 +118,22 @@ func (p *Peer) Kill(id string, reason string, code int) error {
 
 // Job is a job submitted from this peer.
 type Job struct {
-	p      *Peer
-	n      int
-	logf   *os.File
-	logDir string
-	cert   []byte // shared TLS credentials of the job's ranks
-	key    []byte
-	env    []string
-	rev    uint64 // revision of the last published record, under mu
+	p       *Peer
+	n       int
+	logf    *os.File
+	logDir  string
+	cert    []byte // shared TLS credentials of the job's ranks
+	key     []byte
+	env     []string
+	rev     uint64 // revision of the last published record, under mu
+	bin     string // the program's hash and size, for spawns and restarts
+	binSize int64
 
 	mu      sync.Mutex
 	core    *jobCore
-	hosts   map[int]peer.ID // rank -> host that streams its output
+	ck      *ckptCore
+	ckWait  map[int]chan ckptResult // epoch -> whoever waits for it
+	hosts   map[rankID]peer.ID      // (run id, rank) -> host that streams its output
 	owners  map[peer.ID]bool
 	changed chan struct{} // closed and replaced on every append or state change
 	done    chan struct{}
@@ -130,8 +149,8 @@ func newJob(p *Peer, rec JobRecord) (*Job, error) {
 		return nil, err
 	}
 	return &Job{
-		p: p, n: rec.N, logf: f, logDir: dir, core: newJobCore(rec),
-		hosts: map[int]peer.ID{}, owners: map[peer.ID]bool{},
+		p: p, n: rec.N, logf: f, logDir: dir, core: newJobCore(rec), ck: newCkptCore(rec.N),
+		ckWait: map[int]chan ckptResult{}, hosts: map[rankID]peer.ID{}, owners: map[peer.ID]bool{},
 		changed: make(chan struct{}), done: make(chan struct{}),
 	}, nil
 }
@@ -169,7 +188,9 @@ func (j *Job) notifyLocked() {
 	j.changed = make(chan struct{})
 }
 
-func (j *Job) spawnAll(hash string, size int64) {
+// spawnAll starts every rank of run; from, if set, is the epoch they
+// resume from.
+func (j *Job) spawnAll(run int, from *EpochInfo) {
 	rec := j.record()
 	sem := make(chan struct{}, 16)
 	var wg sync.WaitGroup
@@ -179,25 +200,32 @@ func (j *Job) spawnAll(hash string, size int64) {
 		go func(rank int) {
 			defer wg.Done()
 			defer func() { <-sem }()
-			if err := j.spawn(rank, hash, size); err != nil {
-				j.p.log.Warn("spawn failed", "job", rec.ID, "rank", rank, "err", err)
-				j.kill(fmt.Sprintf("rank %d could not be started: %v", rank, err), 1, JobFailed)
+			var rs *restoreRef
+			if from != nil {
+				rs = &restoreRef{Epoch: from.Epoch, CID: from.CIDs[rank]}
+			}
+			if err := j.spawn(run, rank, rs); err != nil {
+				j.p.log.Warn("spawn failed", "job", rec.ID, "run", run, "rank", rank, "err", err)
+				if j.currentRun() == run {
+					j.kill(fmt.Sprintf("rank %d could not be started: %v", rank, err), 1, JobFailed)
+				}
 			}
 		}(r)
 	}
 	wg.Wait()
 }
 
-func (j *Job) spawn(rank int, hash string, size int64) error {
+func (j *Job) spawn(run, rank int, from *restoreRef) error {
 	rec := &j.core.rec // immutable fields only
 	ctx, cancel := context.WithTimeout(j.p.ctx, 2*time.Minute)
 	defer cancel()
+	rid := runID(rec.ID, run)
 	req := spawnReq{
-		Job: rec.ID, Rank: rank, Size: rec.N, Submitter: j.p.h.ID(),
-		Bin: hash, BinSize: size, Program: rec.Program, Args: rec.Args,
-		Cert: j.cert, Key: j.key, Env: j.env,
+		Job: rid, Rank: rank, Size: rec.N, Submitter: j.p.h.ID(),
+		Bin: j.bin, BinSize: j.binSize, Program: rec.Program, Args: rec.Args,
+		Cert: j.cert, Key: j.key, Env: j.env, Restore: from,
 	}
-	key := RankKey(rec.ID, rank)
+	key := RankKey(rid, rank)
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
 		owner, err := j.p.ownerOf(ctx, key)
@@ -206,7 +234,7 @@ func (j *Job) spawn(rank int, hash string, size int64) error {
 		}
 		var loc Location
 		if err = j.p.call(ctx, owner, "rank.spawn", req, &loc); err == nil {
-			j.placed(rank, loc.Host, owner)
+			j.placed(run, rank, loc.Host, owner)
 			return nil
 		}
 		lastErr = err
@@ -218,8 +246,14 @@ func (j *Job) spawn(rank int, hash string, size int64) error {
 	return lastErr
 }
 
-func (j *Job) placed(rank int, host, owner peer.ID) {
+func (j *Job) placed(run, rank int, host, owner peer.ID) {
 	j.mu.Lock()
+	if run != j.core.rec.Run {
+		// A spawn of a run that has been replaced by a restart.
+		j.mu.Unlock()
+		j.killHosts(runID(j.ID(), run), []peer.ID{host})
+		return
+	}
 	j.core.placed(rank, host)
 	j.core.rec.Ranks[rank].Host = host
 	j.owners[owner] = true
@@ -229,22 +263,30 @@ func (j *Job) placed(rank int, host, owner peer.ID) {
 	j.mu.Unlock()
 	if torn {
 		// The job was killed while this spawn was in flight.
-		j.killHosts([]peer.ID{host})
+		j.killHosts(runID(j.ID(), run), []peer.ID{host})
 	}
 	if was == JobRunning {
 		j.p.goFunc(func() { j.publish() })
 	}
 }
 
-// claimOutput lets the first stream for a rank through and refuses others.
-func (j *Job) claimOutput(rank int, from peer.ID) bool {
+// claimOutput lets the first stream for a rank of a run through and
+// refuses others.
+func (j *Job) claimOutput(run, rank int, from peer.ID) bool {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if _, taken := j.hosts[rank]; taken {
+	k := rankID{runID(j.ID(), run), rank}
+	if _, taken := j.hosts[k]; taken {
 		return false
 	}
-	j.hosts[rank] = from
+	j.hosts[k] = from
 	return true
+}
+
+func (j *Job) currentRun() int {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.core.rec.Run
 }
 
 func (j *Job) output(rank int, fd byte, data []byte) {
@@ -263,14 +305,30 @@ func (j *Job) output(rank int, fd byte, data []byte) {
 	j.notifyLocked()
 }
 
-func (j *Job) exit(rank int, e wire.Exit, st RankState) {
+func (j *Job) exit(run, rank int, e wire.Exit, st RankState) {
+	j.mu.Lock()
+	if run != j.core.rec.Run {
+		// A rank of a run that a restart replaced, ending as it was told.
+		j.mu.Unlock()
+		return
+	}
+	lost := j.core.rec.Ranks[rank].Host
+	j.mu.Unlock()
 	if e.Err != "" {
 		j.output(rank, wire.TypeStderr, []byte("p2pdvm: "+e.Err+"\n"))
 	}
 	j.mu.Lock()
+	if run != j.core.rec.Run {
+		j.mu.Unlock()
+		return
+	}
 	a := j.core.exited(rank, e.Code, e.Signal, st)
 	j.notifyLocked()
 	j.mu.Unlock()
+	if a.restart {
+		j.restart(run, rank, lost)
+		return
+	}
 	j.act(a)
 }
 
@@ -293,20 +351,22 @@ func (j *Job) act(a action) {
 				hosts = append(hosts, r.Host)
 			}
 		}
+		run := runID(j.ID(), j.core.rec.Run)
 		j.mu.Unlock()
-		j.killHosts(hosts)
+		j.killHosts(run, hosts)
 	}
 	if a.ended {
 		j.finish()
 	}
 }
 
-func (j *Job) killHosts(hosts []peer.ID) {
+// killHosts kills the ranks of run (a run id) on hosts.
+func (j *Job) killHosts(run string, hosts []peer.ID) {
 	for _, h := range hosts {
 		j.p.goFunc(func() {
 			ctx, cancel := context.WithTimeout(j.p.ctx, 10*time.Second)
 			defer cancel()
-			if err := j.p.call(ctx, h, "proc.kill", killReq{Job: j.ID()}, nil); err != nil {
+			if err := j.p.call(ctx, h, "proc.kill", killReq{Job: run}, nil); err != nil {
 				j.p.log.Warn("kill ranks", "job", j.ID(), "host", shortID(h), "err", err)
 			}
 		})
@@ -323,6 +383,11 @@ func (j *Job) finish() {
 	}
 	j.core.rec.Ended = time.Now().UTC()
 	owners := j.owners
+	runs := j.core.rec.Run
+	for e, ch := range j.ckWait {
+		ch <- ckptResult{err: fmt.Errorf("job %s ended before checkpoint %d committed", j.ID(), e)}
+		delete(j.ckWait, e)
+	}
 	_ = j.logf.Close()
 	close(j.done)
 	j.notifyLocked()
@@ -332,10 +397,14 @@ func (j *Job) finish() {
 		ctx, cancel := context.WithTimeout(j.p.ctx, 10*time.Second)
 		defer cancel()
 		for o := range owners {
-			_ = j.p.call(ctx, o, "rank.release", releaseReq{Job: j.ID()}, nil)
+			for run := 0; run <= runs; run++ {
+				_ = j.p.call(ctx, o, "rank.release", releaseReq{Job: runID(j.ID(), run)}, nil)
+			}
 		}
 	})
-	j.p.out.dropJob(j.ID())
+	for run := 0; run <= runs; run++ {
+		j.p.out.dropJob(runID(j.ID(), run))
+	}
 }
 
 func (j *Job) publish() {
@@ -359,13 +428,16 @@ func (p *Peer) handleJobAbort(_ context.Context, from peer.ID, body json.RawMess
 	if err := decodeBody(body, &req); err != nil {
 		return nil, err
 	}
-	j := p.jobs.get(req.Job)
+	j, run := p.jobs.getRun(req.Job)
 	if j == nil {
 		return nil, fmt.Errorf("%w: job %s", wire.ErrNotFound, req.Job)
 	}
 	j.mu.Lock()
-	host := j.hosts[req.Rank]
+	host, current := j.hosts[rankID{req.Job, req.Rank}], run == j.core.rec.Run
 	j.mu.Unlock()
+	if !current {
+		return nil, nil // a replaced run's rank: its end changes nothing
+	}
 	if from != host && from != p.h.ID() {
 		return nil, fmt.Errorf("%w: abort of rank %d from a peer that does not host it", wire.ErrDenied, req.Rank)
 	}
@@ -396,6 +468,15 @@ func (t *submitTable) get(id string) *Job {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.m[id]
+}
+
+// getRun finds the job of a run id and the run's number.
+func (t *submitTable) getRun(rid string) (*Job, int) {
+	id, run, ok := parseRunID(rid)
+	if !ok {
+		return nil, 0
+	}
+	return t.get(id), run
 }
 
 func (t *submitTable) list() []*Job {

@@ -73,6 +73,7 @@ type connProc struct {
 	// scanning the routes on every receive.
 	npolled atomic.Int32
 	arm     arming
+	ck      ckpt
 
 	closeOnce sync.Once
 	closed    chan struct{}
@@ -99,6 +100,12 @@ type srcState struct {
 	// while they fit (got bytes so far).
 	claim *Recv
 	got   int
+	// Checkpointing: marker is the epoch of a marker received from this
+	// source and not yet matched by this rank's own cut, markNext the
+	// sequence number that followed it, held what arrived since.
+	marker   int
+	markNext uint64
+	held     []wire.Msg
 }
 
 var _ Proc = (*connProc)(nil)
@@ -141,8 +148,15 @@ func Dial(sock, token string) (Proc, error) {
 		closed: make(chan struct{}),
 	}
 	p.arm.cond = sync.NewCond(&p.arm.mu)
+	p.ck.init(&p.rmu)
 	for i := range p.srcs {
 		p.srcs[i].next = 1
+	}
+	if w.Restore != "" {
+		if err := p.restore(); err != nil {
+			c.Close()
+			return nil, err
+		}
 	}
 	if err := p.startDirect(); err != nil {
 		// Direct connections are an optimisation: without them every
@@ -281,6 +295,7 @@ func (p *connProc) Close() error {
 			err = p.c.Close()
 		}
 		p.m.Fail(ErrClosed)
+		p.ck.wakeAll()
 		// Receives claimed by a message still arriving in fragments are
 		// no longer in the matcher; fail them too.
 		p.rmu.Lock()
@@ -318,21 +333,32 @@ func (p *connProc) arrive(m *wire.Msg) {
 		s.early[m.Seq] = c
 		return
 	}
-	p.deliverLocked(s, m)
+	p.takeLocked(s, m, true)
 	for {
 		nm, ok := s.early[s.next]
 		if !ok {
 			return
 		}
 		delete(s.early, s.next)
-		p.deliverLocked(s, &nm)
+		p.takeLocked(s, &nm, false)
 	}
+}
+
+// takeLocked accepts the next message of a pair in sequence order. A
+// checkpoint marker is noted; what follows a marker is held back until
+// this rank has cut too (see ckpt.go), so the cut stays consistent.
+func (p *connProc) takeLocked(s *srcState, m *wire.Msg, aliased bool) {
+	s.next++
+	if m.Flags&wire.FlagMarker != 0 || s.marker != 0 {
+		p.holdLocked(s, m, aliased)
+		return
+	}
+	p.deliverLocked(s, m)
 }
 
 // deliverLocked reassembles fragments and hands whole messages to the
 // matcher. Per-pair order makes a message's fragments consecutive.
 func (p *connProc) deliverLocked(s *srcState, m *wire.Msg) {
-	s.next++
 	more := m.Flags&wire.FlagMore != 0
 	if more || s.inFrag {
 		if !s.inFrag {
@@ -390,6 +416,11 @@ func (p *connProc) readLoop(fr *wire.Reader) {
 			var l wire.Locate
 			if wire.DecodeJSON(body, &l) == nil {
 				p.locate(l)
+			}
+		case wire.TypeCkpt:
+			var req wire.Ckpt
+			if wire.DecodeJSON(body, &req) == nil {
+				p.ckptRequest(req)
 			}
 		}
 	}

@@ -161,3 +161,16 @@ func (m *Matcher) Fail(err error) {
 		close(r.done)
 	}
 }
+
+// snapshot copies the unexpected queue, in order, and counts the posted
+// receives: what a checkpoint saves and what it must find empty.
+func (m *Matcher) snapshot() (queue []Message, posted int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	queue = make([]Message, len(m.unexpected))
+	for i, u := range m.unexpected {
+		u.Data = append([]byte(nil), u.Data...)
+		queue[i] = u
+	}
+	return queue, len(m.posted)
+}

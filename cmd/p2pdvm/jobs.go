@@ -93,6 +93,26 @@ func init() {
 				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", r.Rank, r.State, exit, r.Host)
 			}
 			tw.Flush()
+			printEpochs(rec)
+			return 0
+		},
+	})
+	register(&command{
+		name: "ckpt", summary: "checkpoint a job now and print the committed epoch (only from the peer that submitted it)",
+		usage: "JOB", example: "p2pdvm ckpt 3f9a1c0be2d4", flags: jsonFlag,
+		run: func(_ *pflag.FlagSet, args []string) int {
+			if len(args) != 1 {
+				return fail("ckpt", fmt.Errorf("want one job id"))
+			}
+			e, err := (&dvm.Client{Socket: *sock}).Checkpoint(args[0])
+			if err != nil {
+				return fail("ckpt", err)
+			}
+			if *asJSON {
+				return printJSON(e)
+			}
+			fmt.Printf("epoch %d committed: %s of state, %s stored, %s new, in %d ms\n", e.Epoch,
+				humanBytes(e.Bytes), humanBytes(e.Stored), humanBytes(e.New), e.TookMS)
 			return 0
 		},
 	})
@@ -176,4 +196,35 @@ func init() {
 			return 0
 		},
 	})
+}
+
+// printEpochs lists a job's checkpoints and restarts under its ranks.
+func printEpochs(rec dvm.JobRecord) {
+	if rec.CkptInterval > 0 || rec.Restarts > 0 || len(rec.Epochs) > 0 {
+		fmt.Printf("checkpoints every %v; restarts %d (run %d)\n", rec.CkptInterval, rec.Restarts, rec.Run)
+	}
+	if len(rec.Epochs) == 0 {
+		return
+	}
+	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "EPOCH\tTIME\tSAFE POINT\tSTATE\tSTORED\tNEW\tTOOK")
+	for _, e := range rec.Epochs {
+		fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t%s\t%s\t%dms\n", e.Epoch, e.Time.Local().Format("15:04:05"), e.At,
+			humanBytes(e.Bytes), humanBytes(e.Stored), humanBytes(e.New), e.TookMS)
+	}
+	tw.Flush()
+}
+
+// humanBytes prints a size with a binary unit, as ls -h and squeue do.
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -20,19 +21,32 @@ import (
 
 // jobFlags are the flags shared by submit and run, as mpiexec names them.
 type jobFlags struct {
-	n     *int
-	label *bool
-	env   *[]string
+	n           *int
+	label       *bool
+	env         *[]string
+	ckpt        *time.Duration
+	maxRestarts *int
+	fs          *pflag.FlagSet
 }
 
 func addJobFlags(fs *pflag.FlagSet) jobFlags {
 	n, _ := strconv.Atoi(env("NP", "1"))
+	iv, _ := time.ParseDuration(env("CKPT_INTERVAL", "0s"))
+	mr, _ := strconv.Atoi(env("MAX_RESTARTS", strconv.Itoa(defaultMaxRestarts)))
 	return jobFlags{
 		n:     fs.IntP("np", "n", n, "number of ranks [$P2PDVM_NP]"),
 		label: fs.BoolP("label", "l", os.Getenv("P2PDVM_LABEL") != "", "prefix every output line with [rank] [$P2PDVM_LABEL]"),
 		env:   fs.StringArrayP("env", "x", nil, "pass NAME (its value here) or NAME=VALUE to every rank; repeatable"),
+		ckpt: fs.Duration("ckpt-interval", iv, "checkpoint the job this often, e.g. 30s (0: never) [$P2PDVM_CKPT_INTERVAL]"),
+		maxRestarts: fs.Int("max-restarts", mr, "restarts after losing a peer that hosts ranks, from the last checkpoint;\n"+
+			"applies with --ckpt-interval, or when given [$P2PDVM_MAX_RESTARTS]"),
+		fs: fs,
 	}
 }
+
+// defaultMaxRestarts bounds automatic restarts: enough to ride out a few
+// desktops leaving, few enough that a job that cannot run stops trying.
+const defaultMaxRestarts = 3
 
 func (jf jobFlags) spec(args []string) (dvm.Spec, error) {
 	if len(args) == 0 {
@@ -42,7 +56,15 @@ func (jf jobFlags) spec(args []string) (dvm.Spec, error) {
 	if err != nil {
 		return dvm.Spec{}, err
 	}
-	s := dvm.Spec{Program: prog, Args: args[1:], N: *jf.n}
+	s := dvm.Spec{Program: prog, Args: args[1:], N: *jf.n, CkptInterval: *jf.ckpt}
+	// Without checkpoints a job behaves as under mpiexec, failing when a
+	// rank is lost, unless restarts (from the start) were asked for.
+	if *jf.ckpt > 0 || jf.fs.Changed("max-restarts") || os.Getenv("P2PDVM_MAX_RESTARTS") != "" {
+		s.MaxRestarts = *jf.maxRestarts
+	}
+	if *jf.ckpt < 0 || *jf.maxRestarts < 0 {
+		return s, fmt.Errorf("--ckpt-interval and --max-restarts must not be negative")
+	}
 	for _, e := range *jf.env {
 		if !strings.Contains(e, "=") {
 			e += "=" + os.Getenv(e)
@@ -69,8 +91,8 @@ func init() {
 	register(&command{
 		name:    "submit",
 		summary: "run an MPI program's ranks on the DVM and stream their output (like mpiexec)",
-		usage:   "-n N [--label] [-x NAME[=VALUE]]... [--peer SOCKET] PROGRAM [ARGS...]",
-		example: "p2pdvm submit -n 4 --label ./heat 3000 1024",
+		usage:   "-n N [--label] [-x NAME[=VALUE]]... [--ckpt-interval D] [--max-restarts K] [--peer SOCKET] PROGRAM [ARGS...]",
+		example: "p2pdvm submit -n 4 --label --ckpt-interval 30s ./heat 20000 1024",
 		flags: func(fs *pflag.FlagSet) {
 			jf = addJobFlags(fs)
 			sock = socketFlag(fs)

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"encoding/binary"
+	"errors"
 	"fmt"
+	"math"
 
 	"github.com/p2pdvm/p2pdvm/mpishim"
 )
@@ -43,6 +46,32 @@ func newBlock(n, rows, lo int) *block {
 		}
 	}
 	return b
+}
+
+// register makes the grid and the iteration counter part of every
+// checkpoint, and restores them if this run is a restart.
+func (b *block) register(c *mpishim.Comm, it *int) error {
+	err := errors.Join(
+		c.RegisterInt("heat.iteration", it),
+		c.Register("heat.grid", func() []byte {
+			out := make([]byte, 0, 8*len(b.cur))
+			for _, v := range b.cur {
+				out = binary.LittleEndian.AppendUint64(out, math.Float64bits(v))
+			}
+			return out
+		}, func(saved []byte) error {
+			if len(saved) != 8*len(b.cur) {
+				return fmt.Errorf("saved grid has %d bytes, want %d", len(saved), 8*len(b.cur))
+			}
+			for i := range b.cur {
+				b.cur[i] = math.Float64frombits(binary.LittleEndian.Uint64(saved[8*i:]))
+			}
+			return nil
+		}))
+	if errors.Is(err, mpishim.ErrNoCheckpoint) {
+		return nil
+	}
+	return err
 }
 
 // row is local row i of buf.
@@ -115,7 +144,15 @@ func solve(c *mpishim.Comm, iters, n int) (result, error) {
 	rows := n / p
 	b := newBlock(n, rows, c.Rank()*rows)
 	var res result
-	for it := 1; it <= iters; it++ {
+	it := 1
+	if err := b.register(c, &it); err != nil {
+		return result{}, err
+	}
+	for ; it <= iters; it++ {
+		// A checkpoint cuts here, where the grid and it say everything.
+		if err := c.SafePoint(); err != nil {
+			return result{}, fmt.Errorf("iteration %d: checkpoint: %w", it, err)
+		}
 		if err := b.exchange(c); err != nil {
 			return result{}, fmt.Errorf("iteration %d: halo exchange: %w", it, err)
 		}

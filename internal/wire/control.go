@@ -15,6 +15,50 @@ type Welcome struct {
 	Cert     []byte `json:"cert,omitempty"`      // the job's certificate (DER), shared by its ranks
 	Key      []byte `json:"key,omitempty"`       // its private key (PKCS#8)
 	ListenFD int    `json:"listen_fd,omitempty"` // inherited listening socket, 0 if none
+	// Restore names a checkpoint file in the process's working directory
+	// when the rank restarts from epoch Epoch; empty on a first start.
+	Restore string `json:"restore,omitempty"`
+	Epoch   int    `json:"epoch,omitempty"`
+	// Dir is the process's working directory, where it writes checkpoint
+	// files for the host to store (the program may chdir elsewhere).
+	Dir string `json:"dir,omitempty"`
+}
+
+// Ckpt asks a process to take part in checkpoint Epoch. Phase "prepare"
+// asks for its safe-point count (the reply is a CkptCount); phase "at"
+// names the safe point At where every rank cuts; phase "abort" drops the
+// epoch.
+type Ckpt struct {
+	Epoch int    `json:"epoch"`
+	Phase string `json:"phase"`
+	At    uint64 `json:"at,omitempty"`
+}
+
+// CkptCount is how many safe points a process had passed when it learnt
+// of checkpoint Epoch.
+type CkptCount struct {
+	Epoch int    `json:"epoch"`
+	Count uint64 `json:"count"`
+}
+
+// CkptSaved tells the host that a process wrote its state for Epoch to
+// File (relative to its working directory), or why it could not (Err).
+type CkptSaved struct {
+	Epoch int    `json:"epoch"`
+	File  string `json:"file,omitempty"`
+	Err   string `json:"err,omitempty"`
+}
+
+// CkptStored tells the submitter that a rank's state for Epoch is in the
+// block store under CID: Bytes of state, Stored after compression, New
+// of those not shared with the rank's previous epoch.
+type CkptStored struct {
+	Epoch  int    `json:"epoch"`
+	CID    string `json:"cid,omitempty"`
+	Bytes  int64  `json:"bytes"`
+	Stored int64  `json:"stored"`
+	New    int64  `json:"new"`
+	Err    string `json:"err,omitempty"`
 }
 
 // Locate tells a process where a destination rank accepts direct

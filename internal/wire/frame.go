@@ -18,6 +18,9 @@ const (
 	TypeData      byte = 6  // peer -> peer data stream: Msg
 	TypeLocate    byte = 7  // daemon -> process: JSON Locate, where a destination rank listens
 	TypeDirect    byte = 8  // process -> process: JSON DirectHello, first frame of a direct connection
+	TypeCkpt      byte = 9  // daemon -> process: JSON Ckpt, a checkpoint request
+	TypeCkptCount byte = 13 // process -> daemon, and host -> submitter on the output stream: JSON CkptCount
+	TypeCkptSaved byte = 14 // process -> daemon: JSON CkptSaved; host -> submitter: JSON CkptStored
 	TypeStdout    byte = 10 // host -> submitter output stream: raw bytes
 	TypeStderr    byte = 11 // host -> submitter output stream: raw bytes
 	TypeExit      byte = 12 // host -> submitter output stream: JSON Exit

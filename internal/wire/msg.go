@@ -11,6 +11,10 @@ const (
 	// concatenates payloads from the same source until a fragment without
 	// it. Per-pair FIFO makes the fragments contiguous.
 	FlagMore uint8 = 1 << 0
+	// FlagMarker marks a checkpoint marker (Tag holds the epoch). It is
+	// numbered like a message, so it reaches the receiver after everything
+	// the sender sent before its cut and before anything it sent after.
+	FlagMarker uint8 = 1 << 1
 )
 
 // MaxJobIDLen bounds the job id carried in every data frame.

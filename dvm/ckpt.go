@@ -1,0 +1,284 @@
+package dvm
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/p2pdvm/p2pdvm/internal/wire"
+)
+
+// The coordinator's side of checkpoints and restarts. The submitter of a
+// job coordinates it: it is the job's owner, the only peer allowed to
+// checkpoint or restart it, and it already follows every rank's output
+// and exit. The rank's side is in peal/ckpt.go, the host's in
+// ckpthost.go, the pure protocol in ckptcore.go.
+
+// keepEpochs is how many committed epochs a job record lists.
+const keepEpochs = 16
+
+type ckptResult struct {
+	info EpochInfo
+	err  error
+}
+
+// Checkpoint takes a checkpoint of job id now and returns the committed
+// epoch. Only jobs submitted from this peer can be checkpointed here.
+func (p *Peer) Checkpoint(ctx context.Context, id string) (EpochInfo, error) {
+	j := p.jobs.get(id)
+	if j == nil {
+		return EpochInfo{}, fmt.Errorf("%w: %s was not submitted from this peer (only the job's owner may checkpoint it)", ErrNoSuchJob, id)
+	}
+	return j.Checkpoint(ctx)
+}
+
+// Checkpoint takes a checkpoint of the job and waits until it is
+// committed or has failed.
+func (j *Job) Checkpoint(ctx context.Context) (EpochInfo, error) {
+	j.mu.Lock()
+	if st := j.core.rec.State; st != JobRunning {
+		j.mu.Unlock()
+		return EpochInfo{}, fmt.Errorf("job %s is %s: only a running job can be checkpointed", j.ID(), st)
+	}
+	epoch, err := j.ck.begin(time.Now())
+	if err != nil {
+		j.mu.Unlock()
+		return EpochInfo{}, err
+	}
+	ch := make(chan ckptResult, 1)
+	j.ckWait[epoch] = ch
+	run := j.core.rec.Run
+	j.mu.Unlock()
+
+	j.broadcastCkpt(run, wire.Ckpt{Epoch: epoch, Phase: "prepare"})
+	t := time.NewTimer(j.p.cfg.CkptTimeout)
+	defer t.Stop()
+	select {
+	case r := <-ch:
+		return r.info, r.err
+	case <-t.C:
+		j.failEpoch(run, epoch, fmt.Sprintf("not complete after %v", j.p.cfg.CkptTimeout))
+	case <-ctx.Done():
+		j.failEpoch(run, epoch, "cancelled")
+	}
+	r := <-ch
+	return r.info, r.err
+}
+
+// checkpointEvery checkpoints the job at every interval while it runs.
+func (j *Job) checkpointEvery(interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-j.done:
+			return
+		case <-j.p.ctx.Done():
+			return
+		case <-t.C:
+		}
+		if !j.allRunning() {
+			continue
+		}
+		if info, err := j.Checkpoint(j.p.ctx); err != nil {
+			j.p.log.Warn("checkpoint failed", "job", j.ID(), "err", err)
+		} else {
+			j.p.log.Info("checkpoint committed", "job", j.ID(), "epoch", info.Epoch,
+				"bytes", info.Bytes, "stored", info.Stored, "new", info.New, "took_ms", info.TookMS)
+		}
+	}
+}
+
+func (j *Job) allRunning() bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.core.rec.State != JobRunning {
+		return false
+	}
+	for _, r := range j.core.rec.Ranks {
+		if r.State != RankRunning {
+			return false
+		}
+	}
+	return true
+}
+
+// ckptEvent takes a rank's checkpoint frame from its host.
+func (j *Job) ckptEvent(run, rank int, typ byte, body []byte) {
+	if rank < 0 || rank >= j.n {
+		return
+	}
+	var epoch int
+	var step ckptStep
+	j.mu.Lock()
+	if run != j.core.rec.Run {
+		j.mu.Unlock()
+		return
+	}
+	switch typ {
+	case wire.TypeCkptCount:
+		var c wire.CkptCount
+		if wire.DecodeJSON(body, &c) != nil {
+			j.mu.Unlock()
+			return
+		}
+		epoch, step = c.Epoch, j.ck.count(c.Epoch, rank, c.Count)
+	case wire.TypeCkptSaved:
+		var s wire.CkptStored
+		if wire.DecodeJSON(body, &s) != nil {
+			s = wire.CkptStored{Err: "malformed report from the host"}
+		}
+		epoch, step = s.Epoch, j.ck.stored(s.Epoch, rank, s, time.Now())
+	}
+	j.mu.Unlock()
+	j.doStep(run, epoch, step)
+}
+
+func (j *Job) failEpoch(run, epoch int, reason string) {
+	j.mu.Lock()
+	step := j.ck.fail(epoch, reason)
+	j.mu.Unlock()
+	j.doStep(run, epoch, step)
+}
+
+// doStep carries out what the coordinator's core asked for.
+func (j *Job) doStep(run, epoch int, step ckptStep) {
+	switch {
+	case step.sendAt > 0:
+		j.broadcastCkpt(run, wire.Ckpt{Epoch: epoch, Phase: "at", At: step.sendAt})
+	case step.commit != nil:
+		j.mu.Lock()
+		j.core.rec.Epochs = append(j.core.rec.Epochs, *step.commit)
+		if len(j.core.rec.Epochs) > keepEpochs {
+			j.core.rec.Epochs = append([]EpochInfo(nil), j.core.rec.Epochs[len(j.core.rec.Epochs)-keepEpochs:]...)
+		}
+		ch := j.ckWait[epoch]
+		delete(j.ckWait, epoch)
+		j.notifyLocked()
+		j.mu.Unlock()
+		// Committed means named by the published record: publish first.
+		j.publish()
+		if ch != nil {
+			ch <- ckptResult{info: *step.commit}
+		}
+	case step.abort != "":
+		j.broadcastCkpt(run, wire.Ckpt{Epoch: epoch, Phase: "abort"})
+		j.mu.Lock()
+		ch := j.ckWait[epoch]
+		delete(j.ckWait, epoch)
+		j.mu.Unlock()
+		if ch != nil {
+			ch <- ckptResult{err: errors.New(step.abort)}
+		}
+	}
+}
+
+type ckptReq struct {
+	Job  string    `json:"job"` // run id
+	Rank int       `json:"rank"`
+	Ckpt wire.Ckpt `json:"ckpt"`
+}
+
+// broadcastCkpt sends c to every rank of run through its host. A rank
+// that cannot be told fails the epoch.
+func (j *Job) broadcastCkpt(run int, c wire.Ckpt) {
+	j.mu.Lock()
+	hosts := make([]peer.ID, j.n)
+	for i, r := range j.core.rec.Ranks {
+		hosts[i] = r.Host
+	}
+	j.mu.Unlock()
+	rid := runID(j.ID(), run)
+	var wg sync.WaitGroup
+	for rank, h := range hosts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(j.p.ctx, 10*time.Second)
+			defer cancel()
+			err := errors.New("rank has no host")
+			if h != "" {
+				err = j.p.call(ctx, h, "proc.ckpt", ckptReq{Job: rid, Rank: rank, Ckpt: c}, nil)
+			}
+			if err != nil && c.Phase != "abort" {
+				j.failEpoch(run, c.Epoch, fmt.Sprintf("rank %d: %v", rank, err))
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// restart replaces run after rank's host was lost: the next run resumes
+// every rank from the last committed epoch, or from the start if none.
+func (j *Job) restart(run, rank int, lost peer.ID) {
+	j.mu.Lock()
+	var hosts []peer.ID
+	seen := map[peer.ID]bool{lost: true}
+	for k, h := range j.hosts {
+		if k.job == runID(j.ID(), run) && !seen[h] {
+			seen[h] = true
+			hosts = append(hosts, h)
+		}
+	}
+	var aborted int
+	if j.ck.cur != nil {
+		aborted = j.ck.cur.epoch
+		j.ck.cur = nil
+	}
+	from, ok := j.ck.last()
+	next, restarts, limit := j.core.rec.Run, j.core.rec.Restarts, j.core.maxRestarts
+	ch := j.ckWait[aborted]
+	delete(j.ckWait, aborted)
+	j.mu.Unlock()
+	if ch != nil {
+		ch <- ckptResult{err: fmt.Errorf("checkpoint %d aborted: rank %d was lost", aborted, rank)}
+	}
+
+	msg := fmt.Sprintf("p2pdvm: restarting from epoch %d after peer %s (rank %d) was lost; restart %d of %d\n", from.Epoch, shortID(lost), rank, restarts, limit)
+	if !ok {
+		msg = fmt.Sprintf("p2pdvm: restarting from the beginning (no checkpoint committed yet) after peer %s (rank %d) was lost; restart %d of %d\n", shortID(lost), rank, restarts, limit)
+	}
+	j.output(rank, wire.TypeStderr, []byte(msg))
+	j.p.log.Warn("restarting job", "job", j.ID(), "run", next, "epoch", from.Epoch, "lost", shortID(lost))
+	// What survives of the old run must stop before its ranks' places
+	// are taken: the new run's ids differ, so they cannot meet, but they
+	// would waste the cores.
+	j.killHosts(runID(j.ID(), run), hosts)
+	var fromp *EpochInfo
+	if ok {
+		fromp = &from
+	}
+	j.p.goFunc(func() { j.spawnAll(next, fromp) })
+	j.p.goFunc(func() { j.publish() })
+}
+
+// handleCkpt passes a checkpoint request to a rank process hosted here.
+// Only the job's submitter may send one.
+func (p *Peer) handleCkpt(_ context.Context, from peer.ID, body json.RawMessage) (any, error) {
+	var req ckptReq
+	if err := decodeBody(body, &req); err != nil {
+		return nil, err
+	}
+	switch req.Ckpt.Phase {
+	case "prepare", "at", "abort":
+	default:
+		return nil, fmt.Errorf("%w: checkpoint phase %q", wire.ErrBadRequest, req.Ckpt.Phase)
+	}
+	pr := p.procs.get(req.Job, req.Rank)
+	if pr == nil {
+		return nil, fmt.Errorf("%w: rank %s:%d is not hosted here", wire.ErrNotFound, req.Job, req.Rank)
+	}
+	if pr.submitter != from {
+		return nil, fmt.Errorf("%w: only the owner of job %s may checkpoint it", wire.ErrDenied, req.Job)
+	}
+	b, _ := json.Marshal(req.Ckpt)
+	if err := pr.send(wire.TypeCkpt, b); err != nil {
+		return nil, fmt.Errorf("%w: rank %d: %v", wire.ErrUnavailable, req.Rank, err)
+	}
+	return nil, nil
+}
