@@ -32,7 +32,7 @@ type CtlRequest struct {
 	// submit: checkpoint interval and restarts (see Spec)
 	CkptInterval time.Duration `json:"ckpt_interval,omitempty"`
 	MaxRestarts  int           `json:"max_restarts,omitempty"`
-	CID     string   `json:"cid,omitempty"`
+	CID          string        `json:"cid,omitempty"`
 }
 
 // CtlEvent is one line of an answer.

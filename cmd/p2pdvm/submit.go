@@ -37,7 +37,7 @@ func addJobFlags(fs *pflag.FlagSet) jobFlags {
 		n:     fs.IntP("np", "n", n, "number of ranks [$P2PDVM_NP]"),
 		label: fs.BoolP("label", "l", os.Getenv("P2PDVM_LABEL") != "", "prefix every output line with [rank] [$P2PDVM_LABEL]"),
 		env:   fs.StringArrayP("env", "x", nil, "pass NAME (its value here) or NAME=VALUE to every rank; repeatable"),
-		ckpt: fs.Duration("ckpt-interval", iv, "checkpoint the job this often, e.g. 30s (0: never) [$P2PDVM_CKPT_INTERVAL]"),
+		ckpt:  fs.Duration("ckpt-interval", iv, "checkpoint the job this often, e.g. 30s (0: never) [$P2PDVM_CKPT_INTERVAL]"),
 		maxRestarts: fs.Int("max-restarts", mr, "restarts after losing a peer that hosts ranks, from the last checkpoint;\n"+
 			"applies with --ckpt-interval, or when given [$P2PDVM_MAX_RESTARTS]"),
 		fs: fs,
