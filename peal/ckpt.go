@@ -76,7 +76,16 @@ type ckpt struct {
 	// marker arrives, the cut times out, or the process closes.
 	markers  *sync.Cond
 	timedOut bool // under the receive lock
+	// abandoned is the latest epoch aborted (under the receive lock): its
+	// markers, even late ones, hold nothing back, and a cut of it stops.
+	abandoned int
 }
+
+// errAbandoned ends a cut whose epoch the coordinator aborted.
+var errAbandoned = errors.New("peal: checkpoint aborted by the coordinator")
+
+// errNoMarker ends a cut that waited too long for the other ranks.
+var errNoMarker = errors.New("peal: no checkpoint marker")
 
 func (ck *ckpt) init(rmu *sync.Mutex) {
 	ck.cond = sync.NewCond(&ck.mu)
@@ -161,6 +170,9 @@ func (p *connProc) SafePoint() error {
 	file, err := p.cut(epoch, at)
 	if err != nil {
 		p.reportSaved(wire.CkptSaved{Epoch: epoch, Err: err.Error()})
+		if errors.Is(err, errAbandoned) || errors.Is(err, errNoMarker) {
+			return nil // the epoch failed, not the program: it goes on
+		}
 		return err
 	}
 	p.reportSaved(wire.CkptSaved{Epoch: epoch, File: file})
@@ -197,7 +209,9 @@ func (p *connProc) ckptRequest(req wire.Ckpt) {
 		// Other ranks may have cut and sent markers; what they sent since
 		// must not stay held for a cut that will not happen here.
 		p.rmu.Lock()
+		p.ck.abandoned = max(p.ck.abandoned, req.Epoch)
 		p.releaseLocked(req.Epoch)
+		p.ck.markers.Broadcast()
 		p.rmu.Unlock()
 	}
 }
@@ -225,6 +239,9 @@ func (p *connProc) sendMarker(dst, epoch int) (uint64, error) {
 
 // holdLocked takes a marker, or a message that followed one.
 func (p *connProc) holdLocked(s *srcState, m *wire.Msg, aliased bool) {
+	if m.Flags&wire.FlagMarker != 0 && int(m.Tag) <= p.ck.abandoned {
+		return // a marker of an aborted epoch: nothing to hold for
+	}
 	if m.Flags&wire.FlagMarker != 0 && s.marker == 0 {
 		s.marker, s.markNext = int(m.Tag), s.next
 		p.ck.markers.Broadcast()
@@ -285,16 +302,24 @@ func (p *connProc) cut(epoch int, at uint64) (string, error) {
 	p.arm.enter()
 	p.rmu.Lock()
 	missing := p.unmarkedLocked(epoch)
-	for missing >= 0 && !p.ck.timedOut && !p.isClosed() {
+	for missing >= 0 && !p.ck.timedOut && !p.isClosed() && p.ck.abandoned < epoch {
 		p.ck.markers.Wait()
 		missing = p.unmarkedLocked(epoch)
 	}
+	timedOut, abandoned := p.ck.timedOut, p.ck.abandoned >= epoch
 	p.ck.timedOut = false
-	if missing >= 0 {
+	if missing >= 0 || abandoned {
+		p.ck.abandoned = max(p.ck.abandoned, epoch)
 		p.releaseLocked(epoch)
 		p.rmu.Unlock()
 		p.arm.leave()
-		return "", fmt.Errorf("peal: checkpoint %d: no marker from rank %d within %v (are the ranks' safe points aligned?)", epoch, missing, cutTimeout)
+		switch {
+		case abandoned:
+			return "", errAbandoned
+		case timedOut:
+			return "", fmt.Errorf("%w: checkpoint %d: none from rank %d within %v (are the ranks' safe points aligned?)", errNoMarker, epoch, missing, cutTimeout)
+		}
+		return "", ErrClosed
 	}
 	for src := range p.srcs {
 		snap.Next[src] = p.srcs[src].markNext

@@ -86,7 +86,10 @@ func (r *snapReader) uvarint(limit uint64) uint64 {
 }
 
 func (r *snapReader) bytes() []byte {
-	n := r.uvarint(uint64(len(r.b)))
+	n := r.uvarint(1<<63 - 1)
+	if r.err == nil && n > uint64(len(r.b)) {
+		r.err = fmt.Errorf("%w: %d bytes announced, %d left", errSnapshot, n, len(r.b))
+	}
 	if r.err != nil {
 		return nil
 	}
