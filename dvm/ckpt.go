@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -45,6 +46,12 @@ func (j *Job) Checkpoint(ctx context.Context) (EpochInfo, error) {
 		j.mu.Unlock()
 		return EpochInfo{}, fmt.Errorf("job %s is %s: only a running job can be checkpointed", j.ID(), st)
 	}
+	for _, r := range j.core.rec.Ranks {
+		if r.State != RankRunning {
+			j.mu.Unlock()
+			return EpochInfo{}, fmt.Errorf("job %s: rank %d is %s; try again once every rank runs", j.ID(), r.Rank, r.State)
+		}
+	}
 	epoch, err := j.ck.begin(time.Now())
 	if err != nil {
 		j.mu.Unlock()
@@ -52,6 +59,7 @@ func (j *Job) Checkpoint(ctx context.Context) (EpochInfo, error) {
 	}
 	ch := make(chan ckptResult, 1)
 	j.ckWait[epoch] = ch
+	j.core.rec.CkptPending = epoch
 	run := j.core.rec.Run
 	j.mu.Unlock()
 
@@ -82,9 +90,6 @@ func (j *Job) checkpointEvery(interval time.Duration) {
 			return
 		case <-t.C:
 		}
-		if !j.allRunning() {
-			continue
-		}
 		if info, err := j.Checkpoint(j.p.ctx); err != nil {
 			j.p.log.Warn("checkpoint failed", "job", j.ID(), "err", err)
 		} else {
@@ -92,20 +97,6 @@ func (j *Job) checkpointEvery(interval time.Duration) {
 				"bytes", info.Bytes, "stored", info.Stored, "new", info.New, "took_ms", info.TookMS)
 		}
 	}
-}
-
-func (j *Job) allRunning() bool {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	if j.core.rec.State != JobRunning {
-		return false
-	}
-	for _, r := range j.core.rec.Ranks {
-		if r.State != RankRunning {
-			return false
-		}
-	}
-	return true
 }
 
 // ckptEvent takes a rank's checkpoint frame from its host.
@@ -153,6 +144,7 @@ func (j *Job) doStep(run, epoch int, step ckptStep) {
 		j.broadcastCkpt(run, wire.Ckpt{Epoch: epoch, Phase: "at", At: step.sendAt})
 	case step.commit != nil:
 		j.mu.Lock()
+		j.core.rec.CkptPending = 0
 		j.core.rec.Epochs = append(j.core.rec.Epochs, *step.commit)
 		if len(j.core.rec.Epochs) > keepEpochs {
 			j.core.rec.Epochs = append([]EpochInfo(nil), j.core.rec.Epochs[len(j.core.rec.Epochs)-keepEpochs:]...)
@@ -169,6 +161,9 @@ func (j *Job) doStep(run, epoch int, step ckptStep) {
 	case step.abort != "":
 		j.broadcastCkpt(run, wire.Ckpt{Epoch: epoch, Phase: "abort"})
 		j.mu.Lock()
+		if j.core.rec.CkptPending == epoch {
+			j.core.rec.CkptPending = 0
+		}
 		ch := j.ckWait[epoch]
 		delete(j.ckWait, epoch)
 		j.mu.Unlock()
@@ -215,21 +210,16 @@ func (j *Job) broadcastCkpt(run int, c wire.Ckpt) {
 
 // restart replaces run after rank's host was lost: the next run resumes
 // every rank from the last committed epoch, or from the start if none.
-func (j *Job) restart(run, rank int, lost peer.ID) {
+// hosts are the peers that hosted ranks of run.
+func (j *Job) restart(run, rank int, lost peer.ID, hosts []peer.ID) {
+	hosts = slices.DeleteFunc(hosts, func(h peer.ID) bool { return h == lost })
 	j.mu.Lock()
-	var hosts []peer.ID
-	seen := map[peer.ID]bool{lost: true}
-	for k, h := range j.hosts {
-		if k.job == runID(j.ID(), run) && !seen[h] {
-			seen[h] = true
-			hosts = append(hosts, h)
-		}
-	}
 	var aborted int
 	if j.ck.cur != nil {
 		aborted = j.ck.cur.epoch
 		j.ck.cur = nil
 	}
+	j.core.rec.CkptPending = 0
 	from, ok := j.ck.last()
 	next, restarts, limit := j.core.rec.Run, j.core.rec.Restarts, j.core.maxRestarts
 	ch := j.ckWait[aborted]

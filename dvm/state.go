@@ -60,6 +60,7 @@ type JobRecord struct {
 	CkptInterval time.Duration `json:"ckpt_interval,omitempty"`
 	Epochs       []EpochInfo   `json:"epochs,omitempty"`
 	Restarts     int           `json:"restarts,omitempty"`
+	CkptPending  int           `json:"ckpt_pending,omitempty"` // the epoch being taken, 0 if none
 	Run          int           `json:"run,omitempty"`
 	// Rev grows with every version the owner publishes, and Sig is the
 	// owner's libp2p signature over the record without Sig. A record is

@@ -322,11 +322,12 @@ func (j *Job) exit(run, rank int, e wire.Exit, st RankState) {
 		j.mu.Unlock()
 		return
 	}
+	hosts := j.rankHostsLocked() // before a restart forgets them
 	a := j.core.exited(rank, e.Code, e.Signal, st)
 	j.notifyLocked()
 	j.mu.Unlock()
 	if a.restart {
-		j.restart(run, rank, lost)
+		j.restart(run, rank, lost, hosts)
 		return
 	}
 	j.act(a)
@@ -340,17 +341,23 @@ func (j *Job) kill(reason string, code int, state JobState) {
 	j.act(a)
 }
 
+// rankHostsLocked lists the peers that host ranks of the current run.
+func (j *Job) rankHostsLocked() []peer.ID {
+	var hosts []peer.ID
+	seen := map[peer.ID]bool{}
+	for _, r := range j.core.rec.Ranks {
+		if r.Host != "" && !seen[r.Host] {
+			seen[r.Host] = true
+			hosts = append(hosts, r.Host)
+		}
+	}
+	return hosts
+}
+
 func (j *Job) act(a action) {
 	if a.killAll {
 		j.mu.Lock()
-		var hosts []peer.ID
-		seen := map[peer.ID]bool{}
-		for _, r := range j.core.rec.Ranks {
-			if r.Host != "" && !seen[r.Host] {
-				seen[r.Host] = true
-				hosts = append(hosts, r.Host)
-			}
-		}
+		hosts := j.rankHostsLocked()
 		run := runID(j.ID(), j.core.rec.Run)
 		j.mu.Unlock()
 		j.killHosts(run, hosts)

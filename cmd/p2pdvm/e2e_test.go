@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -11,7 +9,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -38,119 +35,21 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-type peerProc struct {
-	cmd  *exec.Cmd
-	dir  string
-	addr string
-	sock string
-}
+type peerProc = testutil.Peer
 
-// startPeers starts k peer processes, each joining through the first, and
-// waits until each is connected to all the others.
-func startPeers(t *testing.T, k int) []*peerProc {
-	t.Helper()
-	base := t.TempDir()
-	var ps []*peerProc
-	for i := 0; i < k; i++ {
-		dir := filepath.Join(base, fmt.Sprint(i))
-		args := []string{"peer", "--listen", "/ip4/127.0.0.1/tcp/0", "--data", dir}
-		if i > 0 {
-			args = append(args, "--bootstrap", ps[0].addr)
-		}
-		p := &peerProc{cmd: exec.Command(binPath, args...), dir: dir, sock: filepath.Join(dir, "ctl.sock")}
-		out, err := p.cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var stderr bytes.Buffer
-		p.cmd.Stderr = &stderr
-		if err := p.cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { stopPeer(t, p) })
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			line := sc.Text()
-			if a, ok := strings.CutPrefix(line, "listening on "); ok && p.addr == "" {
-				p.addr = a
-			}
-			if strings.HasPrefix(line, "control socket:") {
-				break
-			}
-		}
-		if p.addr == "" {
-			t.Fatalf("peer %d did not start: %s", i, stderr.String())
-		}
-		go func() { // keep draining so the peer never blocks on stdout
-			for sc.Scan() {
-			}
-		}()
-		ps = append(ps, p)
-	}
-	for _, p := range ps {
-		testutil.Eventually(t, 20*time.Second, "peers to connect", func() bool {
-			out, _, code := cli(t, "peers", "--json", "--peer", p.sock)
-			var list []map[string]any
-			return code == 0 && json.Unmarshal([]byte(out), &list) == nil && len(list) >= k-1
-		})
-	}
-	return ps
-}
-
-func stopPeer(t *testing.T, p *peerProc) {
-	if p.cmd.ProcessState != nil {
-		return
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { _ = p.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		t.Errorf("peer %s did not leave within 10s of SIGTERM", p.dir)
-		_ = p.cmd.Process.Kill()
-		<-done
-	}
-	if _, err := os.Stat(p.sock); err == nil {
-		t.Errorf("peer %s left its control socket behind", p.dir)
-	}
-}
+func startPeers(t *testing.T, k int) []*peerProc { return testutil.StartPeers(t, binPath, k) }
 
 // cli runs the binary and returns stdout, stderr and the exit code.
 func cli(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, binPath, args...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("run %v: %v", args, err)
-	}
-	return out.String(), errb.String(), code
+	return testutil.CLI(t, binPath, args...)
 }
 
-// ranksUnder lists live processes whose executable lies under dir: the
-// ranks the peers with data dirs under dir are running.
-func ranksUnder(dir string) []string {
-	var out []string
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		exe, err := os.Readlink(filepath.Join("/proc", e.Name(), "exe"))
-		if err == nil && strings.HasPrefix(exe, dir) {
-			out = append(out, e.Name()+":"+exe)
-		}
-	}
-	return out
-}
+func ranksUnder(dir string) []string { return testutil.RanksUnder(dir) }
 
 func noOrphans(t *testing.T, ps []*peerProc) {
 	t.Helper()
-	dir := filepath.Dir(ps[0].dir)
+	dir := filepath.Dir(ps[0].Dir)
 	testutil.Eventually(t, 10*time.Second, "rank processes to be gone", func() bool { return len(ranksUnder(dir)) == 0 })
 }
 
@@ -159,7 +58,7 @@ func alltoall(t *testing.T) string { return testutil.BuildGo(t, "../../dvm/testd
 func TestE2EJobLifecycle(t *testing.T) {
 	prog := alltoall(t)
 	ps := startPeers(t, 4)
-	out, errs, code := cli(t, "submit", "--peer", ps[1].sock, "-n", "4", "--label", prog, "50")
+	out, errs, code := cli(t, "submit", "--peer", ps[1].Sock, "-n", "4", "--label", prog, "50")
 	if code != 0 {
 		t.Fatalf("submit exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errs)
 	}
@@ -168,17 +67,17 @@ func TestE2EJobLifecycle(t *testing.T) {
 			t.Errorf("missing labelled line of rank %d:\n%s", r, out)
 		}
 	}
-	jobs, _, _ := cli(t, "jobs", "--peer", ps[1].sock)
+	jobs, _, _ := cli(t, "jobs", "--peer", ps[1].Sock)
 	if !regexp.MustCompile(`(?m)^[0-9a-f]{12}\s+done\s+4\s+0\s`).MatchString(jobs) {
 		t.Errorf("jobs does not list a done 4-rank job:\n%s", jobs)
 	}
 	id := strings.Fields(strings.Split(jobs, "\n")[1])[0]
 	// status and logs work from a peer that did not submit the job.
 	testutil.Eventually(t, 10*time.Second, "status done from another peer", func() bool {
-		st, _, code := cli(t, "status", "--peer", ps[3].sock, id)
+		st, _, code := cli(t, "status", "--peer", ps[3].Sock, id)
 		return code == 0 && strings.Contains(st, "done")
 	})
-	logs, _, code := cli(t, "logs", "--peer", ps[2].sock, id)
+	logs, _, code := cli(t, "logs", "--peer", ps[2].Sock, id)
 	if code != 0 || strings.Count(logs, " ok\n") != 4 {
 		t.Errorf("logs from another peer (exit %d):\n%s", code, logs)
 	}
@@ -188,14 +87,14 @@ func TestE2EJobLifecycle(t *testing.T) {
 func TestE2ERankCrash(t *testing.T) {
 	prog := alltoall(t)
 	ps := startPeers(t, 3)
-	_, errs, code := cli(t, "submit", "--peer", ps[0].sock, "-n", "4", prog, "1000000", "16", "2")
+	_, errs, code := cli(t, "submit", "--peer", ps[0].Sock, "-n", "4", prog, "1000000", "16", "2")
 	if code != 7 {
 		t.Fatalf("submit exit %d, want the failing rank's 7; stderr:\n%s", code, errs)
 	}
 	if !strings.Contains(errs, "rank 2 exited with code 7") {
 		t.Errorf("stderr does not name the failing rank:\n%s", errs)
 	}
-	jobs, _, _ := cli(t, "jobs", "--json", "--peer", ps[0].sock)
+	jobs, _, _ := cli(t, "jobs", "--json", "--peer", ps[0].Sock)
 	var recs []struct {
 		ID    string
 		State string
@@ -221,7 +120,7 @@ func TestE2EKillAndInterrupt(t *testing.T) {
 		t.Skip("no sleep binary")
 	}
 	// kill JOB from the submitting peer ends submit with 137.
-	sub := exec.Command(binPath, "submit", "--peer", ps[0].sock, "-n", "3", sleep, "300")
+	sub := exec.Command(binPath, "submit", "--peer", ps[0].Sock, "-n", "3", sleep, "300")
 	var serr bytes.Buffer
 	sub.Stderr = &serr
 	if err := sub.Start(); err != nil {
@@ -229,7 +128,7 @@ func TestE2EKillAndInterrupt(t *testing.T) {
 	}
 	var id string
 	testutil.Eventually(t, 20*time.Second, "the job to run", func() bool {
-		out, _, _ := cli(t, "jobs", "--peer", ps[0].sock)
+		out, _, _ := cli(t, "jobs", "--peer", ps[0].Sock)
 		for _, l := range strings.Split(out, "\n") {
 			if f := strings.Fields(l); len(f) > 2 && f[1] == "running" {
 				id = f[0]
@@ -238,12 +137,12 @@ func TestE2EKillAndInterrupt(t *testing.T) {
 		}
 		return false
 	})
-	if _, errs, code := cli(t, "kill", "--peer", ps[1].sock, id); code == 0 {
+	if _, errs, code := cli(t, "kill", "--peer", ps[1].Sock, id); code == 0 {
 		t.Errorf("kill from a peer that did not submit the job succeeded")
 	} else if !strings.Contains(errs, "no such job") {
 		t.Errorf("kill from another peer: %s", errs)
 	}
-	if _, errs, code := cli(t, "kill", "--peer", ps[0].sock, id); code != 0 {
+	if _, errs, code := cli(t, "kill", "--peer", ps[0].Sock, id); code != 0 {
 		t.Fatalf("kill: %s", errs)
 	}
 	err = sub.Wait()
@@ -253,11 +152,11 @@ func TestE2EKillAndInterrupt(t *testing.T) {
 	noOrphans(t, ps)
 
 	// Ctrl-C on submit kills the job everywhere.
-	sub = exec.Command(binPath, "submit", "--peer", ps[0].sock, "-n", "2", sleep, "300")
+	sub = exec.Command(binPath, "submit", "--peer", ps[0].Sock, "-n", "2", sleep, "300")
 	if err := sub.Start(); err != nil {
 		t.Fatal(err)
 	}
-	testutil.Eventually(t, 20*time.Second, "ranks to start", func() bool { return len(ranksUnder(filepath.Dir(ps[0].dir))) == 2 })
+	testutil.Eventually(t, 20*time.Second, "ranks to start", func() bool { return len(ranksUnder(filepath.Dir(ps[0].Dir))) == 2 })
 	_ = sub.Process.Signal(os.Interrupt)
 	err = sub.Wait()
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 130 {
@@ -268,7 +167,7 @@ func TestE2EKillAndInterrupt(t *testing.T) {
 
 func TestE2EBadInput(t *testing.T) {
 	ps := startPeers(t, 1)
-	sock := ps[0].sock
+	sock := ps[0].Sock
 	noexec := filepath.Join(t.TempDir(), "data.txt")
 	_ = os.WriteFile(noexec, []byte("not a program"), 0o644)
 	cases := []struct {
@@ -283,10 +182,10 @@ func TestE2EBadInput(t *testing.T) {
 		{"absurd ranks", []string{"submit", "--peer", sock, "-n", "10000000", "/bin/true"}, 1, "between 1 and"},
 		{"unknown flag", []string{"submit", "--bogus", "/bin/true"}, 2, "unknown flag"},
 		{"no program", []string{"submit", "--peer", sock, "-n", "1"}, 1, "no program"},
-		{"no control socket", []string{"jobs", "--peer", "/nonexistent/ctl.sock"}, 1, "no p2pdvm peer"},
+		{"no control socket", []string{"jobs", "--peer", "/nonexistent/ctl.Sock"}, 1, "no p2pdvm peer"},
 		{"malformed bootstrap", []string{"peer", "--data", t.TempDir(), "--listen", "/ip4/127.0.0.1/tcp/0", "--bootstrap", "not-a-multiaddr"}, 1, "bootstrap address"},
 		{"bootstrap without id", []string{"peer", "--data", t.TempDir(), "--listen", "/ip4/127.0.0.1/tcp/0", "--bootstrap", "/ip4/127.0.0.1/tcp/1"}, 1, "/p2p/"},
-		{"unreachable bootstrap", []string{"peer", "--data", t.TempDir(), "--listen", "/ip4/127.0.0.1/tcp/0", "--bootstrap", "/ip4/127.0.0.1/tcp/1/p2p/" + peerID(t, ps[0])}, 1, "no bootstrap peer reachable"},
+		{"unreachable bootstrap", []string{"peer", "--data", t.TempDir(), "--listen", "/ip4/127.0.0.1/tcp/0", "--bootstrap", "/ip4/127.0.0.1/tcp/1/p2p/" + ps[0].ID()}, 1, "no bootstrap peer reachable"},
 		{"unknown job", []string{"status", "--peer", sock, "ffffffffffff"}, 1, "not found"},
 		{"unknown command", []string{"frobnicate"}, 2, "unknown command"},
 		{"identity in -x", []string{"submit", "--peer", sock, "-x", "P2PDVM_RANK=0", "/bin/true"}, 1, "P2PDVM_"},
@@ -337,17 +236,12 @@ func TestE2EBadInput(t *testing.T) {
 	}
 }
 
-func peerID(t *testing.T, p *peerProc) string {
-	i := strings.LastIndex(p.addr, "/p2p/")
-	return p.addr[i+5:]
-}
-
 // The seed's experiment end to end: heat with 4 ranks on 4 real peers
 // prints the serial run's residual and checksum.
 func TestE2EHeatSerialChecksum(t *testing.T) {
 	heat := testutil.BuildGo(t, "../../examples/heat")
 	ps := startPeers(t, 4)
-	out, errs, code := cli(t, "submit", "--peer", ps[0].sock, "-n", "4", heat, "2000", "256")
+	out, errs, code := cli(t, "submit", "--peer", ps[0].Sock, "-n", "4", heat, "2000", "256")
 	if code != 0 {
 		t.Fatalf("heat exit %d: %s", code, errs)
 	}
@@ -366,23 +260,23 @@ func TestE2EPeerDiesMidJob(t *testing.T) {
 		t.Skip("no sleep binary")
 	}
 	ps := startPeers(t, 3)
-	sub := exec.Command(binPath, "submit", "--peer", ps[0].sock, "-n", "3", sleep, "300")
+	sub := exec.Command(binPath, "submit", "--peer", ps[0].Sock, "-n", "3", sleep, "300")
 	var serr bytes.Buffer
 	sub.Stderr = &serr
 	if err := sub.Start(); err != nil {
 		t.Fatal(err)
 	}
-	base := filepath.Dir(ps[0].dir)
+	base := filepath.Dir(ps[0].Dir)
 	testutil.Eventually(t, 20*time.Second, "3 ranks running", func() bool { return len(ranksUnder(base)) == 3 })
 	victim := ps[2]
-	if len(ranksUnder(victim.dir)) == 0 {
+	if len(ranksUnder(victim.Dir)) == 0 {
 		victim = ps[1] // placement is by key: pick a peer that hosts a rank
 	}
-	if len(ranksUnder(victim.dir)) == 0 {
+	if len(ranksUnder(victim.Dir)) == 0 {
 		t.Fatal("no rank on peers 1 or 2")
 	}
-	_ = victim.cmd.Process.Kill()
-	_ = victim.cmd.Wait()
+	_ = victim.Cmd.Process.Kill()
+	_ = victim.Cmd.Wait()
 	done := make(chan error, 1)
 	go func() { done <- sub.Wait() }()
 	select {
@@ -410,13 +304,13 @@ func TestE2EStore(t *testing.T) {
 	if err := os.WriteFile(in, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out, errs, code := cli(t, "store", "put", "--peer", ps[0].sock, in)
+	out, errs, code := cli(t, "store", "put", "--peer", ps[0].Sock, in)
 	cid := strings.TrimSpace(out)
 	if code != 0 || len(cid) != 64 {
 		t.Fatalf("store put: exit %d, stdout %q, stderr %q", code, out, errs)
 	}
 	copyPath := filepath.Join(dir, "copy.dat")
-	if _, errs, code := cli(t, "store", "get", "--peer", ps[2].sock, cid, "-o", copyPath); code != 0 {
+	if _, errs, code := cli(t, "store", "get", "--peer", ps[2].Sock, cid, "-o", copyPath); code != 0 {
 		t.Fatalf("store get: exit %d: %s", code, errs)
 	}
 	if got, err := os.ReadFile(copyPath); err != nil || !bytes.Equal(got, data) {
@@ -425,7 +319,7 @@ func TestE2EStore(t *testing.T) {
 	// With 3 peers and 3 replicas, every peer holds every block.
 	var counts []int
 	for _, p := range ps {
-		out, _, code := cli(t, "store", "ls", "--peer", p.sock, "--json")
+		out, _, code := cli(t, "store", "ls", "--peer", p.Sock, "--json")
 		if code != 0 {
 			t.Fatalf("store ls: exit %d", code)
 		}
@@ -435,7 +329,7 @@ func TestE2EStore(t *testing.T) {
 		t.Errorf("blocks per peer %v, want the same number (at least a manifest and a chunk) on each", counts)
 	}
 	// stat from a third peer: the manifest and the chunks, each on 3/3.
-	out, errs, code = cli(t, "store", "stat", "--peer", ps[1].sock, cid)
+	out, errs, code = cli(t, "store", "stat", "--peer", ps[1].Sock, cid)
 	if code != 0 || !strings.Contains(out, "replicas: complete") || !strings.Contains(out, "(manifest)") ||
 		strings.Count(out, " 3/3 ") < 2 || !strings.Contains(out, fmt.Sprintf("size:     %d bytes", len(data))) {
 		t.Errorf("store stat: exit %d, stderr %q:\n%s", code, errs, out)
@@ -444,10 +338,10 @@ func TestE2EStore(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"store", "stat", "--peer", ps[1].sock, "xyz"}, "not a CID"},
-		{[]string{"store", "get", "--peer", ps[1].sock, "not-a-cid", "-o", filepath.Join(dir, "x")}, "not a CID"},
-		{[]string{"store", "get", "--peer", ps[1].sock, strings.Repeat("0", 64), "-o", filepath.Join(dir, "x")}, "no replica"},
-		{[]string{"store", "put", "--peer", ps[1].sock, filepath.Join(dir, "missing")}, "no such file"},
+		{[]string{"store", "stat", "--peer", ps[1].Sock, "xyz"}, "not a CID"},
+		{[]string{"store", "get", "--peer", ps[1].Sock, "not-a-cid", "-o", filepath.Join(dir, "x")}, "not a CID"},
+		{[]string{"store", "get", "--peer", ps[1].Sock, strings.Repeat("0", 64), "-o", filepath.Join(dir, "x")}, "no replica"},
+		{[]string{"store", "put", "--peer", ps[1].Sock, filepath.Join(dir, "missing")}, "no such file"},
 	} {
 		_, errs, code := cli(t, c.args...)
 		if code != 1 || !strings.Contains(errs, c.want) || strings.Count(strings.TrimSpace(errs), "\n") != 0 {

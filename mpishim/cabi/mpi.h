@@ -402,6 +402,22 @@ int MPI_Errhandler_get(MPI_Comm comm, MPI_Errhandler *errhandler);
 int MPI_Error_class(int errorcode, int *errorclass);
 int MPI_Error_string(int errorcode, char *string, int *resultlen);
 
+/*
+ * p2pdvm extensions: checkpoint and restart (submit --ckpt-interval).
+ * Register the memory a rank needs to resume, call MPIX_Safe_point() at
+ * the top of the main loop, where that memory says everything and no
+ * request is pending; every rank must reach its safe points in step, as
+ * in an iterative loop. On a restart the registered memory is restored
+ * by MPIX_Ckpt_register itself, and the program runs from main() to the
+ * safe point it was checkpointed at; MPIX_Restarted tells it so, to skip
+ * initialisation that would overwrite the restored state. Outside a job
+ * with checkpoints these calls do nothing and cost next to nothing.
+ */
+#define P2PDVM_MPIX_CKPT 1
+int MPIX_Ckpt_register(const char *name, void *buf, MPI_Aint size);
+int MPIX_Safe_point(void);
+int MPIX_Restarted(int *flag, int *epoch);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,323 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/p2pdvm/p2pdvm/dvm"
+	"github.com/p2pdvm/p2pdvm/internal/testutil"
+	"github.com/p2pdvm/p2pdvm/storage"
+)
+
+// Checkpoint and restart end to end: real peers, real rank processes,
+// kill -9 of peers that host ranks.
+
+// job is a submit running in the background.
+type job struct {
+	cmd      *exec.Cmd
+	out, err bytes.Buffer
+	done     chan error
+}
+
+func submitBG(t *testing.T, args ...string) *job {
+	t.Helper()
+	j := &job{cmd: exec.Command(binPath, append([]string{"submit"}, args...)...), done: make(chan error, 1)}
+	j.cmd.Stdout, j.cmd.Stderr = &j.out, &j.err
+	if err := j.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { j.done <- j.cmd.Wait() }()
+	t.Cleanup(func() {
+		if j.cmd.ProcessState == nil {
+			_ = j.cmd.Process.Kill()
+			<-j.done
+		}
+	})
+	return j
+}
+
+// wait returns the submit's exit code.
+func (j *job) wait(t *testing.T, timeout time.Duration) int {
+	t.Helper()
+	select {
+	case err := <-j.done:
+		j.done <- err
+		if ee, ok := err.(*exec.ExitError); ok {
+			return ee.ExitCode()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return 0
+	case <-time.After(timeout):
+		t.Fatalf("submit still running after %v\nstdout:\n%s\nstderr:\n%s", timeout, j.out.String(), j.err.String())
+		return -1
+	}
+}
+
+func jobStatus(t *testing.T, sock, id string) dvm.JobRecord {
+	t.Helper()
+	out, errs, code := cli(t, "status", "--json", "--peer", sock, id)
+	var rec dvm.JobRecord
+	if code != 0 || json.Unmarshal([]byte(out), &rec) != nil {
+		t.Fatalf("status %s: exit %d: %s", id, code, errs)
+	}
+	return rec
+}
+
+// onlyJob waits for the one job submitted from sock and returns its id.
+func onlyJob(t *testing.T, sock string) string {
+	t.Helper()
+	var id string
+	testutil.Eventually(t, 30*time.Second, "the job to be listed", func() bool {
+		out, _, code := cli(t, "jobs", "--json", "--peer", sock)
+		var recs []dvm.JobRecord
+		if code != 0 || json.Unmarshal([]byte(out), &recs) != nil || len(recs) != 1 {
+			return false
+		}
+		id = recs[0].ID
+		return true
+	})
+	return id
+}
+
+// checkpointNow takes a checkpoint with the CLI, retrying while the job's
+// ranks are still starting or another epoch is under way.
+func checkpointNow(t *testing.T, sock, id string) dvm.EpochInfo {
+	t.Helper()
+	var e dvm.EpochInfo
+	var last string
+	testutil.Eventually(t, 60*time.Second, "a committed checkpoint", func() bool {
+		out, errs, code := cli(t, "ckpt", "--json", "--peer", sock, id)
+		last = errs
+		return code == 0 && json.Unmarshal([]byte(out), &e) == nil && e.Epoch > 0
+	})
+	if e.Epoch == 0 {
+		t.Fatalf("no checkpoint: %s", last)
+	}
+	return e
+}
+
+// waitRun waits until run `run` of the job has every rank running.
+func waitRun(t *testing.T, sock, id string, run int) dvm.JobRecord {
+	t.Helper()
+	var rec dvm.JobRecord
+	defer func() {
+		if t.Failed() {
+			t.Logf("last record: %+v", rec)
+		}
+	}()
+	testutil.Eventually(t, 60*time.Second, fmt.Sprintf("run %d with every rank running", run), func() bool {
+		rec = jobStatus(t, sock, id)
+		if rec.Run != run || rec.State != dvm.JobRunning {
+			return false
+		}
+		for _, r := range rec.Ranks {
+			if r.State != dvm.RankRunning {
+				return false
+			}
+		}
+		return true
+	})
+	return rec
+}
+
+// hostOfRanks returns a peer that hosts ranks of rec and is not in skip.
+func hostOfRanks(t *testing.T, ps []*peerProc, rec dvm.JobRecord, skip ...*peerProc) *peerProc {
+	t.Helper()
+	for _, p := range ps {
+		if slices.Contains(skip, p) {
+			continue
+		}
+		for _, r := range rec.Ranks {
+			if r.Host.String() == p.ID() {
+				return p
+			}
+		}
+	}
+	t.Fatalf("no peer outside %d excluded ones hosts a rank: %+v", len(skip), rec.Ranks)
+	return nil
+}
+
+// blockPath is where a peer keeps a block on disk (storage.Disk).
+func blockPath(p *peerProc, id string) string {
+	return filepath.Join(p.Dir, "blocks", "blocks", id[:2], id)
+}
+
+// corruptFirstHolders flips a byte in the copy of each block of cid held
+// by the closest of its holders that is still alive, so that the first
+// read of every block meets a bad copy. It returns the corrupted files.
+func corruptFirstHolders(t *testing.T, ps []*peerProc, dead []*peerProc, cid string) []string {
+	t.Helper()
+	out, errs, code := cli(t, "store", "stat", "--json", "--peer", ps[0].Sock, cid)
+	var st dvm.FileStat
+	if code != 0 || json.Unmarshal([]byte(out), &st) != nil {
+		t.Fatalf("store stat %s: exit %d: %s", cid, code, errs)
+	}
+	byID := map[string]*peerProc{}
+	for _, p := range ps {
+		if !slices.Contains(dead, p) {
+			byID[p.ID()] = p
+		}
+	}
+	var files []string
+	for _, b := range st.Blocks {
+		for _, h := range b.Holders {
+			p := byID[h]
+			if p == nil {
+				continue
+			}
+			path := blockPath(p, b.ID)
+			data, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("holder %s of block %s: %v", h, b.ID, err)
+			}
+			data[len(data)/2] ^= 0xff
+			if err := os.WriteFile(path, data, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			files = append(files, path)
+			break
+		}
+	}
+	return files
+}
+
+// The seed's scenario: heat with 4 ranks over 5 peers loses a hosting
+// peer to kill -9, restarts by itself from its last checkpoint, loses a
+// second one (whose checkpoint blocks' first copies are corrupt on disk)
+// and still prints the serial run's checksum.
+func TestE2ECheckpointSurvivesKilledPeers(t *testing.T) {
+	heat := testutil.BuildGo(t, "../../examples/heat")
+	ps := startPeers(t, 5)
+	const iters, n = "60000", "128"
+	ref, errs, code := cli(t, "run", "-n", "1", "--peers", "1", heat, iters, n)
+	sum := regexp.MustCompile(`checksum=\S+`).FindString(ref)
+	if code != 0 || sum == "" {
+		t.Fatalf("serial heat: exit %d: %s %s", code, ref, errs)
+	}
+	sub := submitBG(t, "--peer", ps[0].Sock, "-n", "4", "--max-restarts", "2", heat, iters, n)
+	id := onlyJob(t, ps[0].Sock)
+	e1 := checkpointNow(t, ps[0].Sock, id)
+
+	// Only the owner may checkpoint or kill the job.
+	for _, op := range []string{"ckpt", "kill"} {
+		_, errs, code := cli(t, op, "--peer", ps[1].Sock, id)
+		if code == 0 || !strings.Contains(errs, "not submitted from this peer") {
+			t.Errorf("%s from a peer that is not the owner: exit %d, %q", op, code, errs)
+		}
+	}
+
+	rec := jobStatus(t, ps[0].Sock, id)
+	v1 := hostOfRanks(t, ps, rec, ps[0])
+	killed := time.Now()
+	v1.Kill()
+	rec = waitRun(t, ps[0].Sock, id, 1)
+	t.Logf("first restart: every rank running %v after the kill", time.Since(killed).Round(time.Millisecond))
+
+	e2 := checkpointNow(t, ps[0].Sock, id)
+	if e2.Epoch <= e1.Epoch {
+		t.Fatalf("epoch after the restart %d, before %d", e2.Epoch, e1.Epoch)
+	}
+	v2 := hostOfRanks(t, ps, rec, ps[0], v1)
+	var corrupt []string
+	for _, cid := range e2.CIDs {
+		corrupt = append(corrupt, corruptFirstHolders(t, ps, []*peerProc{v1, v2}, cid)...)
+	}
+	if len(corrupt) < len(e2.CIDs) {
+		t.Fatalf("corrupted %d block copies, want at least one per rank", len(corrupt))
+	}
+	v2.Kill()
+	waitRun(t, ps[0].Sock, id, 2)
+
+	if code := sub.wait(t, 4*time.Minute); code != 0 {
+		t.Fatalf("submit exit %d\nstdout:\n%s\nstderr:\n%s", code, sub.out.String(), sub.err.String())
+	}
+	if !strings.Contains(sub.out.String(), sum+" ") {
+		t.Errorf("heat after two restarts printed\n%s\nwant the serial %s", sub.out.String(), sum)
+	}
+	for _, e := range []int{e1.Epoch, e2.Epoch} {
+		if !strings.Contains(sub.err.String(), fmt.Sprintf("restarting from epoch %d after peer", e)) {
+			t.Errorf("stderr does not report the restart from epoch %d:\n%s", e, sub.err.String())
+		}
+	}
+	// Every corrupt copy was met first, refused, and replaced.
+	for _, f := range corrupt {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Errorf("corrupt block %s was not repaired: %v", filepath.Base(f), err)
+			continue
+		}
+		id := filepath.Base(f)
+		if !blockOK(id, data) {
+			t.Errorf("block %s is still corrupt", id)
+		}
+	}
+	final := jobStatus(t, ps[0].Sock, id)
+	if final.Restarts != 2 || final.State != dvm.JobDone {
+		t.Errorf("final record: %d restarts, %s", final.Restarts, final.State)
+	}
+	testutil.Eventually(t, 10*time.Second, "every rank gone", func() bool { return len(ranksUnder(filepath.Dir(ps[0].Dir))) == 0 })
+}
+
+// A peer killed while a checkpoint is being taken: that epoch is never
+// committed, the job restarts from the one before, and the ring program
+// sees every message exactly once across it.
+func TestE2EKillDuringCheckpoint(t *testing.T) {
+	ring := testutil.BuildGo(t, "../../examples/ring")
+	ps := startPeers(t, 4)
+	const iters = 2500
+	sub := submitBG(t, "--peer", ps[0].Sock, "-n", "3", "--max-restarts", "1", ring,
+		"-pace", "2ms", "-state-mib", "1", "-save-delay", "1500ms", fmt.Sprint(iters))
+	id := onlyJob(t, ps[0].Sock)
+	e1 := checkpointNow(t, ps[0].Sock, id)
+	rec := jobStatus(t, ps[0].Sock, id)
+	victim := hostOfRanks(t, ps, rec, ps[0])
+
+	// Each rank holds its cut open for 1.5 s while it saves: the epoch is
+	// still under way when the kill lands.
+	ck := make(chan string, 1)
+	go func() {
+		_, errs, code := testutil.CLI(t, binPath, "ckpt", "--peer", ps[0].Sock, id)
+		ck <- fmt.Sprintf("exit %d: %s", code, errs)
+	}()
+	testutil.Eventually(t, 10*time.Second, "the checkpoint to begin", func() bool {
+		return jobStatus(t, ps[0].Sock, id).CkptPending > e1.Epoch
+	})
+	victim.Kill()
+	if res := <-ck; !strings.Contains(res, "aborted") {
+		t.Errorf("ckpt during which a host died: %s, want aborted", res)
+	}
+	if code := sub.wait(t, 3*time.Minute); code != 0 {
+		t.Fatalf("submit exit %d\nstdout:\n%s\nstderr:\n%s", code, sub.out.String(), sub.err.String())
+	}
+	want := fmt.Sprintf("ring ranks=3 iters=%d received=%d ", iters, 3*(iters+2))
+	if !strings.Contains(sub.out.String(), want) || !strings.Contains(sub.out.String(), "restarted=true") {
+		t.Errorf("ring printed\n%s\nwant %q after a restart", sub.out.String(), want)
+	}
+	if !strings.Contains(sub.err.String(), fmt.Sprintf("restarting from epoch %d after peer", e1.Epoch)) {
+		t.Errorf("not restarted from epoch %d, the last committed:\n%s", e1.Epoch, sub.err.String())
+	}
+	if st := jobStatus(t, ps[0].Sock, id); len(st.Epochs) != 1 {
+		t.Errorf("epochs committed: %+v, want only epoch %d", st.Epochs, e1.Epoch)
+	}
+}
+
+// blockOK reports whether data is a good stored copy of block id.
+func blockOK(id string, data []byte) bool {
+	bid, err := dvm.ParseCID(id)
+	if err != nil {
+		return false
+	}
+	_, err = storage.Decode(bid, data)
+	return err == nil
+}

@@ -1,0 +1,139 @@
+package testutil
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Peer is a real `p2pdvm peer` process started by a test.
+type Peer struct {
+	Cmd  *exec.Cmd
+	Dir  string // its data dir
+	Addr string // the multiaddr it listens on, with /p2p/ID
+	Sock string // its control socket
+	bin  string
+}
+
+// ID is the peer's libp2p peer ID.
+func (p *Peer) ID() string { return p.Addr[strings.LastIndex(p.Addr, "/p2p/")+5:] }
+
+// Kill ends the peer with SIGKILL, as a crash would, and reaps it.
+func (p *Peer) Kill() {
+	_ = p.Cmd.Process.Kill()
+	_ = p.Cmd.Wait()
+}
+
+// StartPeers starts k peer processes of the binary bin on loopback, each
+// joining through the first, and waits until each is connected to all
+// the others. They are stopped with SIGTERM when the test ends.
+func StartPeers(t *testing.T, bin string, k int) []*Peer {
+	t.Helper()
+	base := t.TempDir()
+	var ps []*Peer
+	for i := 0; i < k; i++ {
+		dir := filepath.Join(base, fmt.Sprint(i))
+		args := []string{"peer", "--listen", "/ip4/127.0.0.1/tcp/0", "--data", dir}
+		if i > 0 {
+			args = append(args, "--bootstrap", ps[0].Addr)
+		}
+		p := &Peer{Cmd: exec.Command(bin, args...), Dir: dir, Sock: filepath.Join(dir, "ctl.sock"), bin: bin}
+		out, err := p.Cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var stderr bytes.Buffer
+		p.Cmd.Stderr = &stderr
+		if err := p.Cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { StopPeer(t, p) })
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			line := sc.Text()
+			if a, ok := strings.CutPrefix(line, "listening on "); ok && p.Addr == "" {
+				p.Addr = a
+			}
+			if strings.HasPrefix(line, "control socket:") {
+				break
+			}
+		}
+		if p.Addr == "" {
+			t.Fatalf("peer %d did not start: %s", i, stderr.String())
+		}
+		go func() { // keep draining so the peer never blocks on stdout
+			for sc.Scan() {
+			}
+		}()
+		ps = append(ps, p)
+	}
+	for _, p := range ps {
+		Eventually(t, 20*time.Second, "peers to connect", func() bool {
+			out, _, code := CLI(t, bin, "peers", "--json", "--peer", p.Sock)
+			var list []map[string]any
+			return code == 0 && json.Unmarshal([]byte(out), &list) == nil && len(list) >= k-1
+		})
+	}
+	return ps
+}
+
+// StopPeer stops a peer with SIGTERM and checks that it leaves cleanly.
+func StopPeer(t *testing.T, p *Peer) {
+	if p.Cmd.ProcessState != nil {
+		return
+	}
+	_ = p.Cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { _ = p.Cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Errorf("peer %s did not leave within 10s of SIGTERM", p.Dir)
+		_ = p.Cmd.Process.Kill()
+		<-done
+	}
+	if _, err := os.Stat(p.Sock); err == nil {
+		t.Errorf("peer %s left its control socket behind", p.Dir)
+	}
+}
+
+// CLI runs bin with args and returns stdout, stderr and the exit code.
+func CLI(t *testing.T, bin string, args ...string) (string, string, int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("run %v: %v", args, err)
+	}
+	return out.String(), errb.String(), code
+}
+
+// RanksUnder lists live processes whose executable lies under dir: the
+// ranks the peers with data dirs under dir are running.
+func RanksUnder(dir string) []string {
+	var out []string
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		exe, err := os.Readlink(filepath.Join("/proc", e.Name(), "exe"))
+		if err == nil && strings.HasPrefix(exe, dir) {
+			out = append(out, e.Name()+":"+exe)
+		}
+	}
+	return out
+}
