@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/p2pdvm/p2pdvm/internal/wire"
 )
 
@@ -135,5 +136,20 @@ func TestRunIDs(t *testing.T) {
 		if ok && runID(job, run) != tc.id {
 			t.Errorf("runID(%q, %d) = %q", job, run, runID(job, run))
 		}
+	}
+}
+
+func TestHeartbeatMisses(t *testing.T) {
+	m := &misses{limit: 3, n: map[peer.ID]int{}}
+	seq := []struct {
+		ok, lost bool
+	}{{false, false}, {false, false}, {true, false}, {false, false}, {false, false}, {false, true}, {false, false}}
+	for i, s := range seq {
+		if got := m.answer("h", s.ok); got != s.lost {
+			t.Fatalf("answer %d (ok=%v): lost=%v, want %v", i, s.ok, got, s.lost)
+		}
+	}
+	if m.answer("other", false) {
+		t.Fatal("one miss of another host declared it lost")
 	}
 }

@@ -45,6 +45,17 @@ type Config struct {
 	// commit; an epoch that takes longer is aborted and the previous one
 	// stays the one to restart from.
 	CkptTimeout time.Duration
+	// A submitter pings the hosts of its running jobs every
+	// HeartbeatInterval and declares one lost after HeartbeatMisses
+	// unanswered pings in a row (each may take up to the interval). A
+	// crashed host is noticed at once, from its closed connections; this
+	// catches hung hosts and silent networks: 1 s and 3 misses declare
+	// one dead within 3 to 4 s, inside the 5 s a restart budget allows,
+	// while a host must stall for 3 s straight (a loopback ping takes
+	// well under a millisecond; a loaded desktop answers in tens) to be
+	// mistaken for dead. 0 turns heartbeats off.
+	HeartbeatInterval time.Duration
+	HeartbeatMisses   int
 	// Logger receives structured logs; nil discards them.
 	Logger *slog.Logger
 }
@@ -54,15 +65,17 @@ func DefaultConfig(dataDir string) Config {
 	return Config{
 		DataDir: dataDir,
 		// Port 4801 is stable so a user can tell a colleague one address.
-		ListenAddrs:      []string{"/ip4/0.0.0.0/tcp/4801", "/ip4/0.0.0.0/udp/4801/quic-v1"},
-		BootstrapTimeout: 10 * time.Second,
-		Security:         "tls",
-		ControlSocket:    true,
-		RouteTimeout:     60 * time.Second,
-		OwnerCacheTTL:    30 * time.Second,
-		BlockCapacity:    10 << 30,
-		BlockReplicas:    3,
-		CkptTimeout:      2 * time.Minute,
+		ListenAddrs:       []string{"/ip4/0.0.0.0/tcp/4801", "/ip4/0.0.0.0/udp/4801/quic-v1"},
+		BootstrapTimeout:  10 * time.Second,
+		Security:          "tls",
+		ControlSocket:     true,
+		RouteTimeout:      60 * time.Second,
+		OwnerCacheTTL:     30 * time.Second,
+		BlockCapacity:     10 << 30,
+		BlockReplicas:     3,
+		CkptTimeout:       2 * time.Minute,
+		HeartbeatInterval: time.Second,
+		HeartbeatMisses:   3,
 	}
 }
 
@@ -76,6 +89,9 @@ func (c *Config) Validate() error {
 	}
 	if c.BootstrapTimeout <= 0 || c.RouteTimeout <= 0 || c.CkptTimeout <= 0 {
 		return errors.New("dvm: config: timeouts must be positive")
+	}
+	if c.HeartbeatInterval < 0 || c.HeartbeatInterval > 0 && c.HeartbeatMisses < 1 {
+		return errors.New("dvm: config: HeartbeatInterval must be >= 0, and HeartbeatMisses >= 1 with it")
 	}
 	if c.BlockCapacity < 0 || c.BlockReplicas < 1 {
 		return errors.New("dvm: config: BlockCapacity must be >= 0 and BlockReplicas >= 1")

@@ -47,6 +47,7 @@ func (p *Peer) handlers() map[string]handler {
 		"proc.start":   p.handleStart,
 		"proc.kill":    p.handleKill,
 		"proc.ckpt":    p.handleCkpt,
+		"peer.ping":    p.handlePing,
 	}
 }
 

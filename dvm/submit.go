@@ -102,6 +102,7 @@ func (p *Peer) Submit(ctx context.Context, spec Spec) (*Job, error) {
 	if spec.CkptInterval > 0 {
 		p.goFunc(func() { j.checkpointEvery(spec.CkptInterval) })
 	}
+	p.goFunc(j.watchHosts)
 	return j, nil
 }
 

@@ -1,15 +1,14 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -21,47 +20,9 @@ import (
 // Checkpoint and restart end to end: real peers, real rank processes,
 // kill -9 of peers that host ranks.
 
-// job is a submit running in the background.
-type job struct {
-	cmd      *exec.Cmd
-	out, err bytes.Buffer
-	done     chan error
-}
-
-func submitBG(t *testing.T, args ...string) *job {
+func submitBG(t *testing.T, args ...string) *testutil.Job {
 	t.Helper()
-	j := &job{cmd: exec.Command(binPath, append([]string{"submit"}, args...)...), done: make(chan error, 1)}
-	j.cmd.Stdout, j.cmd.Stderr = &j.out, &j.err
-	if err := j.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { j.done <- j.cmd.Wait() }()
-	t.Cleanup(func() {
-		if j.cmd.ProcessState == nil {
-			_ = j.cmd.Process.Kill()
-			<-j.done
-		}
-	})
-	return j
-}
-
-// wait returns the submit's exit code.
-func (j *job) wait(t *testing.T, timeout time.Duration) int {
-	t.Helper()
-	select {
-	case err := <-j.done:
-		j.done <- err
-		if ee, ok := err.(*exec.ExitError); ok {
-			return ee.ExitCode()
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		return 0
-	case <-time.After(timeout):
-		t.Fatalf("submit still running after %v\nstdout:\n%s\nstderr:\n%s", timeout, j.out.String(), j.err.String())
-		return -1
-	}
+	return testutil.SubmitBG(t, binPath, args...)
 }
 
 func jobStatus(t *testing.T, sock, id string) dvm.JobRecord {
@@ -74,21 +35,7 @@ func jobStatus(t *testing.T, sock, id string) dvm.JobRecord {
 	return rec
 }
 
-// onlyJob waits for the one job submitted from sock and returns its id.
-func onlyJob(t *testing.T, sock string) string {
-	t.Helper()
-	var id string
-	testutil.Eventually(t, 30*time.Second, "the job to be listed", func() bool {
-		out, _, code := cli(t, "jobs", "--json", "--peer", sock)
-		var recs []dvm.JobRecord
-		if code != 0 || json.Unmarshal([]byte(out), &recs) != nil || len(recs) != 1 {
-			return false
-		}
-		id = recs[0].ID
-		return true
-	})
-	return id
-}
+func onlyJob(t *testing.T, sock string) string { return testutil.OnlyJob(t, binPath, sock) }
 
 // checkpointNow takes a checkpoint with the CLI, retrying while the job's
 // ranks are still starting or another epoch is under way.
@@ -131,21 +78,11 @@ func waitRun(t *testing.T, sock, id string, run int) dvm.JobRecord {
 	return rec
 }
 
-// hostOfRanks returns a peer that hosts ranks of rec and is not in skip.
-func hostOfRanks(t *testing.T, ps []*peerProc, rec dvm.JobRecord, skip ...*peerProc) *peerProc {
+// hostOfRanks returns a peer that hosts ranks of job id now and is not
+// in skip.
+func hostOfRanks(t *testing.T, ps []*peerProc, id string, skip ...*peerProc) *peerProc {
 	t.Helper()
-	for _, p := range ps {
-		if slices.Contains(skip, p) {
-			continue
-		}
-		for _, r := range rec.Ranks {
-			if r.Host.String() == p.ID() {
-				return p
-			}
-		}
-	}
-	t.Fatalf("no peer outside %d excluded ones hosts a rank: %+v", len(skip), rec.Ranks)
-	return nil
+	return testutil.HostOfRanks(t, ps, testutil.Status(t, binPath, ps[0].Sock, id), skip...)
 }
 
 // blockPath is where a peer keeps a block on disk (storage.Disk).
@@ -217,18 +154,17 @@ func TestE2ECheckpointSurvivesKilledPeers(t *testing.T) {
 		}
 	}
 
-	rec := jobStatus(t, ps[0].Sock, id)
-	v1 := hostOfRanks(t, ps, rec, ps[0])
+	v1 := hostOfRanks(t, ps, id, ps[0])
 	killed := time.Now()
 	v1.Kill()
-	rec = waitRun(t, ps[0].Sock, id, 1)
+	waitRun(t, ps[0].Sock, id, 1)
 	t.Logf("first restart: every rank running %v after the kill", time.Since(killed).Round(time.Millisecond))
 
 	e2 := checkpointNow(t, ps[0].Sock, id)
 	if e2.Epoch <= e1.Epoch {
 		t.Fatalf("epoch after the restart %d, before %d", e2.Epoch, e1.Epoch)
 	}
-	v2 := hostOfRanks(t, ps, rec, ps[0], v1)
+	v2 := hostOfRanks(t, ps, id, ps[0], v1)
 	var corrupt []string
 	for _, cid := range e2.CIDs {
 		corrupt = append(corrupt, corruptFirstHolders(t, ps, []*peerProc{v1, v2}, cid)...)
@@ -239,15 +175,15 @@ func TestE2ECheckpointSurvivesKilledPeers(t *testing.T) {
 	v2.Kill()
 	waitRun(t, ps[0].Sock, id, 2)
 
-	if code := sub.wait(t, 4*time.Minute); code != 0 {
-		t.Fatalf("submit exit %d\nstdout:\n%s\nstderr:\n%s", code, sub.out.String(), sub.err.String())
+	if code := sub.Wait(t, 4*time.Minute); code != 0 {
+		t.Fatalf("submit exit %d\nstdout:\n%s\nstderr:\n%s", code, sub.Out.String(), sub.Err.String())
 	}
-	if !strings.Contains(sub.out.String(), sum+" ") {
-		t.Errorf("heat after two restarts printed\n%s\nwant the serial %s", sub.out.String(), sum)
+	if !strings.Contains(sub.Out.String(), sum+" ") {
+		t.Errorf("heat after two restarts printed\n%s\nwant the serial %s", sub.Out.String(), sum)
 	}
 	for _, e := range []int{e1.Epoch, e2.Epoch} {
-		if !strings.Contains(sub.err.String(), fmt.Sprintf("restarting from epoch %d after peer", e)) {
-			t.Errorf("stderr does not report the restart from epoch %d:\n%s", e, sub.err.String())
+		if !strings.Contains(sub.Err.String(), fmt.Sprintf("restarting from epoch %d after peer", e)) {
+			t.Errorf("stderr does not report the restart from epoch %d:\n%s", e, sub.Err.String())
 		}
 	}
 	// Every corrupt copy was met first, refused, and replaced.
@@ -280,8 +216,7 @@ func TestE2EKillDuringCheckpoint(t *testing.T) {
 		"-pace", "2ms", "-state-mib", "1", "-save-delay", "1500ms", fmt.Sprint(iters))
 	id := onlyJob(t, ps[0].Sock)
 	e1 := checkpointNow(t, ps[0].Sock, id)
-	rec := jobStatus(t, ps[0].Sock, id)
-	victim := hostOfRanks(t, ps, rec, ps[0])
+	victim := hostOfRanks(t, ps, id, ps[0])
 
 	// Each rank holds its cut open for 1.5 s while it saves: the epoch is
 	// still under way when the kill lands.
@@ -297,15 +232,15 @@ func TestE2EKillDuringCheckpoint(t *testing.T) {
 	if res := <-ck; !strings.Contains(res, "aborted") {
 		t.Errorf("ckpt during which a host died: %s, want aborted", res)
 	}
-	if code := sub.wait(t, 3*time.Minute); code != 0 {
-		t.Fatalf("submit exit %d\nstdout:\n%s\nstderr:\n%s", code, sub.out.String(), sub.err.String())
+	if code := sub.Wait(t, 3*time.Minute); code != 0 {
+		t.Fatalf("submit exit %d\nstdout:\n%s\nstderr:\n%s", code, sub.Out.String(), sub.Err.String())
 	}
 	want := fmt.Sprintf("ring ranks=3 iters=%d received=%d ", iters, 3*(iters+2))
-	if !strings.Contains(sub.out.String(), want) || !strings.Contains(sub.out.String(), "restarted=true") {
-		t.Errorf("ring printed\n%s\nwant %q after a restart", sub.out.String(), want)
+	if !strings.Contains(sub.Out.String(), want) || !strings.Contains(sub.Out.String(), "restarted=true") {
+		t.Errorf("ring printed\n%s\nwant %q after a restart", sub.Out.String(), want)
 	}
-	if !strings.Contains(sub.err.String(), fmt.Sprintf("restarting from epoch %d after peer", e1.Epoch)) {
-		t.Errorf("not restarted from epoch %d, the last committed:\n%s", e1.Epoch, sub.err.String())
+	if !strings.Contains(sub.Err.String(), fmt.Sprintf("restarting from epoch %d after peer", e1.Epoch)) {
+		t.Errorf("not restarted from epoch %d, the last committed:\n%s", e1.Epoch, sub.Err.String())
 	}
 	if st := jobStatus(t, ps[0].Sock, id); len(st.Epochs) != 1 {
 		t.Errorf("epochs committed: %+v, want only epoch %d", st.Epochs, e1.Epoch)
@@ -320,4 +255,40 @@ func blockOK(id string, data []byte) bool {
 	}
 	_, err = storage.Decode(bid, data)
 	return err == nil
+}
+
+// A host that hangs (SIGSTOP) closes no connection; the submitter's
+// heartbeats declare it lost within 5 s and the job restarts elsewhere.
+func TestE2EHungPeerDetected(t *testing.T) {
+	ring := testutil.BuildGo(t, "../../examples/ring")
+	ps := startPeers(t, 3)
+	const iters = 3000
+	sub := submitBG(t, "--peer", ps[0].Sock, "-n", "3", "--max-restarts", "1", ring, "-pace", "2ms", fmt.Sprint(iters))
+	id := onlyJob(t, ps[0].Sock)
+	checkpointNow(t, ps[0].Sock, id)
+	victim := hostOfRanks(t, ps, id, ps[0])
+	if err := victim.Cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	// Its ranks run on unsupervised until it dies; kill it when done.
+	t.Cleanup(victim.Kill)
+	stopped := time.Now()
+	testutil.Eventually(t, 20*time.Second, "the hung host to be declared lost", func() bool {
+		return jobStatus(t, ps[0].Sock, id).Restarts == 1
+	})
+	took := time.Since(stopped)
+	t.Logf("hung host declared lost and the job restarted %v after SIGSTOP", took.Round(time.Millisecond))
+	if took > 8*time.Second {
+		t.Errorf("declaring a hung host lost took %v; heartbeats should take 3-4 s", took)
+	}
+	victim.Kill()
+	if code := sub.Wait(t, 3*time.Minute); code != 0 {
+		t.Fatalf("submit exit %d\nstdout:\n%s\nstderr:\n%s", code, sub.Out.String(), sub.Err.String())
+	}
+	if want := fmt.Sprintf("received=%d ", 3*(iters+2)); !strings.Contains(sub.Out.String(), want) {
+		t.Errorf("ring printed %q, want %q", sub.Out.String(), want)
+	}
+	if !strings.Contains(sub.Err.String(), "missed 3 heartbeats") {
+		t.Errorf("stderr does not say why the host was lost:\n%s", sub.Err.String())
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -136,4 +137,116 @@ func RanksUnder(dir string) []string {
 		}
 	}
 	return out
+}
+
+// Job is a `p2pdvm submit` running in the background.
+type Job struct {
+	Cmd      *exec.Cmd
+	Out, Err bytes.Buffer
+	done     chan error
+}
+
+// SubmitBG starts `bin submit args...`; it is killed if still running
+// when the test ends.
+func SubmitBG(t *testing.T, bin string, args ...string) *Job {
+	t.Helper()
+	j := &Job{Cmd: exec.Command(bin, append([]string{"submit"}, args...)...), done: make(chan error, 1)}
+	j.Cmd.Stdout, j.Cmd.Stderr = &j.Out, &j.Err
+	if err := j.Cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { j.done <- j.Cmd.Wait() }()
+	t.Cleanup(func() {
+		select {
+		case err := <-j.done:
+			j.done <- err
+		default:
+			_ = j.Cmd.Process.Kill()
+			<-j.done
+		}
+	})
+	return j
+}
+
+// Wait returns the submit's exit code, failing the test after timeout.
+func (j *Job) Wait(t *testing.T, timeout time.Duration) int {
+	t.Helper()
+	select {
+	case err := <-j.done:
+		j.done <- err
+		if ee, ok := err.(*exec.ExitError); ok {
+			return ee.ExitCode()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return 0
+	case <-time.After(timeout):
+		t.Fatalf("submit still running after %v\nstdout:\n%s\nstderr:\n%s", timeout, j.Out.String(), j.Err.String())
+		return -1
+	}
+}
+
+// JobView is the part of `status --json` that tests look at (the full
+// record is dvm.JobRecord, which this package cannot import: dvm's own
+// tests import it).
+type JobView struct {
+	ID    string `json:"id"`
+	State string `json:"state"`
+	Run   int    `json:"run"`
+	Ranks []struct {
+		Rank  int    `json:"rank"`
+		Host  string `json:"host"`
+		State string `json:"state"`
+	} `json:"ranks"`
+	Epochs []struct {
+		Epoch int `json:"epoch"`
+	} `json:"epochs"`
+	Restarts    int `json:"restarts"`
+	CkptPending int `json:"ckpt_pending"`
+}
+
+// Status reads a job's record through the CLI of the peer at sock.
+func Status(t *testing.T, bin, sock, id string) JobView {
+	t.Helper()
+	out, errs, code := CLI(t, bin, "status", "--json", "--peer", sock, id)
+	var v JobView
+	if code != 0 || json.Unmarshal([]byte(out), &v) != nil {
+		t.Fatalf("status %s: exit %d: %s", id, code, errs)
+	}
+	return v
+}
+
+// OnlyJob waits for the one job submitted from sock and returns its id.
+func OnlyJob(t *testing.T, bin, sock string) string {
+	t.Helper()
+	var id string
+	Eventually(t, 30*time.Second, "the job to be listed", func() bool {
+		out, _, code := CLI(t, bin, "jobs", "--json", "--peer", sock)
+		var recs []JobView
+		if code != 0 || json.Unmarshal([]byte(out), &recs) != nil || len(recs) != 1 {
+			return false
+		}
+		id = recs[0].ID
+		return true
+	})
+	return id
+}
+
+// HostOfRanks returns a peer of ps that hosts ranks of v and is not in
+// skip.
+func HostOfRanks(t *testing.T, ps []*Peer, v JobView, skip ...*Peer) *Peer {
+	t.Helper()
+	for _, p := range ps {
+		if slices.Contains(skip, p) {
+			continue
+		}
+		for _, r := range v.Ranks {
+			if r.Host == p.ID() {
+				return p
+			}
+		}
+	}
+	t.Fatalf("no peer outside the %d excluded hosts a rank: %+v", len(skip), v.Ranks)
+	return nil
 }
