@@ -475,6 +475,9 @@ if [[ -z $idle_reason ]]; then
 fi
 stop_dvm
 
+# Checkpoint and restart (#6): its own file, sourced for run.sh's helpers.
+source "$ROOT/bench/ckpt.sh"
+
 log "writing $OUT"
 "$BUILD/report" "$RES" >"$OUT.tmp"
 mv "$OUT.tmp" "$OUT"

@@ -11,6 +11,7 @@
 //	heat                        expected_checksum, expected_from
 //	startup/IMPL                wall_s
 //	idle/p2pdvm                 rss_mib, cpu_ms (one sample per peer)
+//	ckpt/...                    checkpoint rows, see bench/ckpt.sh
 //	ROW (any of the above)      status: why it was not run or failed
 //	                            placement: where p2pdvm put the ranks
 //
@@ -167,19 +168,7 @@ func (p *report) pingpongTable(metric, title, unit string) {
 }
 
 // checksumOK says whether every heat checksum of impl equals the expected one.
-func (p *report) checksumOK(impl string) string {
-	got := p.r.all("heat/"+impl, "checksum")
-	if len(got) == 0 {
-		return "–"
-	}
-	want := p.r.first("heat", "expected_checksum")
-	for _, c := range got {
-		if want == "" || c != want {
-			return "WRONG: " + c
-		}
-	}
-	return "OK"
-}
+func (p *report) checksumOK(impl string) string { return p.checksumOf("heat/" + impl) }
 
 type target struct {
 	name, measured string
@@ -268,8 +257,10 @@ func (p *report) write() {
 	cpu := r.summarise("idle/p2pdvm", "cpu_ms", "idle/p2pdvm")
 	p.f("| metric | value |\n|---|---:|\n| VmRSS (MiB) | %s |\n| CPU over %s s (ms) | %s |\n", rss.cell(), meta("idle_window_s"), cpu.cell())
 
+	ckpt := p.ckptSection()
+
 	p.f("\n## Targets\n\n| target | measured | |\n|---|---|---|\n")
-	for _, t := range p.targets(heatTCP, startMPICH, startDVM, rss, cpu) {
+	for _, t := range append(p.targets(heatTCP, startMPICH, startDVM, rss, cpu), ckpt...) {
 		p.f("| %s | %s | %s |\n", t.name, t.measured, t.met)
 	}
 
