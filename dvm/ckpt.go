@@ -272,3 +272,34 @@ func (p *Peer) handleCkpt(_ context.Context, from peer.ID, body json.RawMessage)
 	}
 	return nil, nil
 }
+
+// Restart starts a job that resumes job id, which ended failed or killed,
+// from its committed epoch (the last one if epoch is 0). The new job has
+// an id of its own and the old job's program, arguments and settings.
+func (p *Peer) Restart(ctx context.Context, id string, epoch int) (*Job, error) {
+	old := p.jobs.get(id)
+	if old == nil {
+		return nil, fmt.Errorf("%w: %s was not submitted from this peer (only the job's owner may restart it)", ErrNoSuchJob, id)
+	}
+	old.mu.Lock()
+	rec := old.recordLocked()
+	maxRestarts := old.core.maxRestarts
+	old.mu.Unlock()
+	if !rec.State.Terminal() || rec.State == JobDone {
+		return nil, fmt.Errorf("job %s is %s: only a failed or killed job can be restarted", id, rec.State)
+	}
+	if len(rec.Epochs) == 0 {
+		return nil, fmt.Errorf("job %s has no committed checkpoint to restart from", id)
+	}
+	from := rec.Epochs[len(rec.Epochs)-1]
+	if epoch != 0 {
+		i := slices.IndexFunc(rec.Epochs, func(e EpochInfo) bool { return e.Epoch == epoch })
+		if i < 0 {
+			return nil, fmt.Errorf("job %s has no committed epoch %d (it has %d to %d)", id, epoch, rec.Epochs[0].Epoch, from.Epoch)
+		}
+		from = rec.Epochs[i]
+	}
+	next := JobRecord{Program: rec.Program, Args: rec.Args, N: rec.N, CkptInterval: rec.CkptInterval,
+		Resumes: fmt.Sprintf("%s@%d", id, from.Epoch)}
+	return p.startJob(ctx, next, old.env, maxRestarts, old.bin, old.binSize, &from)
+}

@@ -133,8 +133,18 @@ type Submission struct {
 
 // Submit starts a job; read its output with Events.
 func (cl *Client) Submit(spec Spec) (*Submission, error) {
-	cc, err := cl.open(CtlRequest{Op: "submit", Program: spec.Program, Args: spec.Args, N: spec.N, Env: spec.Env,
+	return cl.start(CtlRequest{Op: "submit", Program: spec.Program, Args: spec.Args, N: spec.N, Env: spec.Env,
 		CkptInterval: spec.CkptInterval, MaxRestarts: spec.MaxRestarts})
+}
+
+// Restart starts a job that resumes a failed or killed one from its
+// checkpoint epoch (0: the last committed), and follows it as Submit does.
+func (cl *Client) Restart(job string, epoch int) (*Submission, error) {
+	return cl.start(CtlRequest{Op: "restart", Job: job, Epoch: epoch})
+}
+
+func (cl *Client) start(req CtlRequest) (*Submission, error) {
+	cc, err := cl.open(req)
 	if err != nil {
 		return nil, err
 	}

@@ -32,6 +32,7 @@ type CtlRequest struct {
 	// submit: checkpoint interval and restarts (see Spec)
 	CkptInterval time.Duration `json:"ckpt_interval,omitempty"`
 	MaxRestarts  int           `json:"max_restarts,omitempty"`
+	Epoch        int           `json:"epoch,omitempty"` // restart: the epoch to resume from (0: the last)
 	CID          string        `json:"cid,omitempty"`
 }
 
@@ -124,7 +125,20 @@ func (s *ctlServer) serve(c net.Conn) {
 	}
 	switch req.Op {
 	case "submit":
-		s.submit(ctx, r, &req, send, fail)
+		j, err := p.Submit(ctx, Spec{Program: req.Program, Args: req.Args, N: req.N, Env: req.Env,
+			CkptInterval: req.CkptInterval, MaxRestarts: req.MaxRestarts})
+		if err != nil {
+			fail(err)
+			return
+		}
+		s.follow(ctx, r, j, send)
+	case "restart":
+		j, err := p.Restart(ctx, req.Job, req.Epoch)
+		if err != nil {
+			fail(err)
+			return
+		}
+		s.follow(ctx, r, j, send)
 	case "jobs":
 		result(p.Jobs(), nil)
 	case "status":
@@ -157,16 +171,10 @@ func (s *ctlServer) serve(c net.Conn) {
 	}
 }
 
-// submit streams a job's output to the client. A "cancel" line, or the
-// client going away, kills the job: Ctrl-C on submit must not leave ranks
-// running on other peers.
-func (s *ctlServer) submit(ctx context.Context, r *bufio.Reader, req *CtlRequest, send func(CtlEvent) error, fail func(error)) {
-	j, err := s.p.Submit(ctx, Spec{Program: req.Program, Args: req.Args, N: req.N, Env: req.Env,
-		CkptInterval: req.CkptInterval, MaxRestarts: req.MaxRestarts})
-	if err != nil {
-		fail(err)
-		return
-	}
+// follow streams a job just started to the client. A "cancel" line, or
+// the client going away, kills the job: Ctrl-C on submit must not leave
+// ranks running on other peers.
+func (s *ctlServer) follow(ctx context.Context, r *bufio.Reader, j *Job, send func(CtlEvent) error) {
 	if send(CtlEvent{Ev: "job", Job: j.ID()}) != nil {
 		j.kill("submit client went away", ExitInterrupted, JobKilled)
 		return
@@ -186,7 +194,7 @@ func (s *ctlServer) submit(ctx context.Context, r *bufio.Reader, req *CtlRequest
 			j.kill(reason, ExitInterrupted, JobKilled)
 		}
 	}()
-	err = j.Output(ctx, true, func(c Chunk) error { return send(CtlEvent{Ev: "out", Chunk: &c}) })
+	err := j.Output(ctx, true, func(c Chunk) error { return send(CtlEvent{Ev: "out", Chunk: &c}) })
 	if err != nil {
 		j.kill("submit client went away", ExitInterrupted, JobKilled)
 		<-j.Done()

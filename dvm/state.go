@@ -61,6 +61,7 @@ type JobRecord struct {
 	Epochs       []EpochInfo   `json:"epochs,omitempty"`
 	Restarts     int           `json:"restarts,omitempty"`
 	CkptPending  int           `json:"ckpt_pending,omitempty"` // the epoch being taken, 0 if none
+	Resumes      string        `json:"resumes,omitempty"`      // "JOB@EPOCH": the checkpoint this job started from
 	Run          int           `json:"run,omitempty"`
 	// Rev grows with every version the owner publishes, and Sig is the
 	// owner's libp2p signature over the record without Sig. A record is

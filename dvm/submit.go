@@ -80,27 +80,39 @@ func (p *Peer) Submit(ctx context.Context, spec Spec) (*Job, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: read program: %v", ErrBadSpec, err)
 	}
+	rec := JobRecord{
+		Program: filepath.Base(spec.Program), Args: spec.Args, N: spec.N, CkptInterval: spec.CkptInterval,
+	}
+	return p.startJob(ctx, rec, spec.Env, spec.MaxRestarts, hash, size, nil)
+}
+
+// startJob creates a job from the user's parts of rec and starts its
+// ranks, from epoch from if it resumes another job's checkpoint.
+func (p *Peer) startJob(ctx context.Context, rec JobRecord, env []string, maxRestarts int, bin string, binSize int64, from *EpochInfo) (*Job, error) {
 	idb := make([]byte, 6)
 	_, _ = rand.Read(idb)
-	rec := JobRecord{
-		ID: hex.EncodeToString(idb), Owner: p.h.ID(), Program: filepath.Base(spec.Program),
-		Args: spec.Args, N: spec.N, Submitted: time.Now().UTC(), CkptInterval: spec.CkptInterval,
-	}
+	rec.ID, rec.Owner, rec.Submitted = hex.EncodeToString(idb), p.h.ID(), time.Now().UTC()
 	j, err := newJob(p, rec)
 	if err != nil {
 		return nil, err
 	}
-	j.env = spec.Env
-	j.core.maxRestarts = spec.MaxRestarts
-	j.bin, j.binSize = hash, size
+	j.env = env
+	j.core.maxRestarts = maxRestarts
+	j.bin, j.binSize = bin, binSize
+	if from != nil {
+		// Resuming: the epoch is this job's first, and its numbering goes on.
+		j.ck.committed = []EpochInfo{*from}
+		j.ck.next = from.Epoch + 1
+		j.core.rec.Epochs = []EpochInfo{*from}
+	}
 	if j.cert, j.key, err = peal.GenerateJobCredentials(rec.ID); err != nil {
 		return nil, fmt.Errorf("job credentials: %w", err)
 	}
 	p.jobs.add(j)
 	p.publishRecord(ctx, j.nextRevision())
-	p.goFunc(func() { j.spawnAll(0, nil) })
-	if spec.CkptInterval > 0 {
-		p.goFunc(func() { j.checkpointEvery(spec.CkptInterval) })
+	p.goFunc(func() { j.spawnAll(0, from) })
+	if rec.CkptInterval > 0 {
+		p.goFunc(func() { j.checkpointEvery(rec.CkptInterval) })
 	}
 	p.goFunc(j.watchHosts)
 	return j, nil

@@ -292,3 +292,39 @@ func TestE2EHungPeerDetected(t *testing.T) {
 		t.Errorf("stderr does not say why the host was lost:\n%s", sub.Err.String())
 	}
 }
+
+// A killed job starts again by hand from its checkpoint, as a new job
+// that resumes it; nothing else may restart it.
+func TestE2EManualRestart(t *testing.T) {
+	ring := testutil.BuildGo(t, "../../examples/ring")
+	ps := startPeers(t, 2)
+	const iters = 2000
+	sub := submitBG(t, "--peer", ps[0].Sock, "-n", "2", ring, "-pace", "2ms", fmt.Sprint(iters))
+	id := onlyJob(t, ps[0].Sock)
+	e := checkpointNow(t, ps[0].Sock, id)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"restart", "--peer", ps[0].Sock, id}, "only a failed or killed job"},
+		{[]string{"restart", "--peer", ps[1].Sock, id}, "only the job's owner may restart it"},
+	} {
+		if _, errs, code := cli(t, c.args...); code == 0 || !strings.Contains(errs, c.want) {
+			t.Errorf("%v: exit %d, stderr %q, want %q", c.args, code, errs, c.want)
+		}
+	}
+	if _, errs, code := cli(t, "kill", "--peer", ps[0].Sock, id); code != 0 {
+		t.Fatalf("kill: %s", errs)
+	}
+	if code := sub.Wait(t, time.Minute); code != 137 {
+		t.Fatalf("killed job's submit exit %d, want 137", code)
+	}
+	if _, errs, code := cli(t, "restart", "--peer", ps[0].Sock, "--epoch", "99", id); code == 0 || !strings.Contains(errs, "no committed epoch 99") {
+		t.Errorf("restart from a missing epoch: exit %d, %q", code, errs)
+	}
+	out, errs, code := cli(t, "restart", "--peer", ps[0].Sock, "--epoch", fmt.Sprint(e.Epoch), id)
+	want := fmt.Sprintf("ring ranks=2 iters=%d received=%d ", iters, 2*(iters+2))
+	if code != 0 || !strings.Contains(out, want) || !strings.Contains(out, "restarted=true") || !strings.Contains(errs, "resumes "+id) {
+		t.Errorf("restart: exit %d, want %q after a restart\nstdout:\n%s\nstderr:\n%s", code, want, out, errs)
+	}
+}

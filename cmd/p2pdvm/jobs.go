@@ -200,6 +200,9 @@ func init() {
 
 // printEpochs lists a job's checkpoints and restarts under its ranks.
 func printEpochs(rec dvm.JobRecord) {
+	if rec.Resumes != "" {
+		fmt.Printf("resumes %s (job@epoch)\n", rec.Resumes)
+	}
 	if rec.CkptInterval > 0 || rec.Restarts > 0 || len(rec.Epochs) > 0 {
 		fmt.Printf("checkpoints every %v; restarts %d (run %d)\n", rec.CkptInterval, rec.Restarts, rec.Run)
 	}

@@ -102,26 +102,36 @@ func init() {
 			if err != nil {
 				return fail("submit", err)
 			}
-			cl := &dvm.Client{Socket: *sock}
-			sub, err := cl.Submit(spec)
+			sub, err := (&dvm.Client{Socket: *sock}).Submit(spec)
 			if err != nil {
 				return fail("submit", err)
 			}
-			sigs := make(chan os.Signal, 1)
-			signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
-			defer signal.Stop(sigs)
-			go func() {
-				<-sigs
-				fmt.Fprintf(os.Stderr, "p2pdvm submit: interrupted, killing job %s\n", sub.Job)
-				sub.Cancel()
-			}()
-			out := newPrinter(*jf.label)
-			rec, err := sub.Wait(out.write)
-			out.flush()
-			if err != nil {
-				return fail("submit", err)
+			return follow("submit", sub, *jf.label)
+		},
+	})
+
+	var epoch *int
+	var rlabel *bool
+	register(&command{
+		name:    "restart",
+		summary: "start a failed or killed job again from its last checkpoint (or --epoch E), as a new job",
+		usage:   "JOB [--epoch E] [--label] [--peer SOCKET]",
+		example: "p2pdvm restart 3f9a1c0be2d4 --epoch 7",
+		flags: func(fs *pflag.FlagSet) {
+			epoch = fs.Int("epoch", 0, "the committed epoch to resume from (default: the last)")
+			rlabel = fs.BoolP("label", "l", os.Getenv("P2PDVM_LABEL") != "", "prefix every output line with [rank] [$P2PDVM_LABEL]")
+			sock = socketFlag(fs)
+		},
+		run: func(_ *pflag.FlagSet, args []string) int {
+			if len(args) != 1 {
+				return fail("restart", fmt.Errorf("want one job id"))
 			}
-			return report(rec)
+			sub, err := (&dvm.Client{Socket: *sock}).Restart(args[0], *epoch)
+			if err != nil {
+				return fail("restart", err)
+			}
+			fmt.Fprintf(os.Stderr, "p2pdvm restart: job %s resumes %s\n", sub.Job, args[0])
+			return follow("restart", sub, *rlabel)
 		},
 	})
 
@@ -170,6 +180,26 @@ func init() {
 			return report(rec)
 		},
 	})
+}
+
+// follow streams a started job's output until it ends, kills it on
+// Ctrl-C, and returns its exit status, as mpiexec does.
+func follow(cmd string, sub *dvm.Submission, label bool) int {
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	go func() {
+		<-sigs
+		fmt.Fprintf(os.Stderr, "p2pdvm %s: interrupted, killing job %s\n", cmd, sub.Job)
+		sub.Cancel()
+	}()
+	out := newPrinter(label)
+	rec, err := sub.Wait(out.write)
+	out.flush()
+	if err != nil {
+		return fail(cmd, err)
+	}
+	return report(rec)
 }
 
 // report prints why a job failed and returns its exit status.
