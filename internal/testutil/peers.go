@@ -182,6 +182,9 @@ func (j *Job) Wait(t *testing.T, timeout time.Duration) int {
 		}
 		return 0
 	case <-time.After(timeout):
+		// Stop it first: its output buffers are written until it ends.
+		_ = j.Cmd.Process.Kill()
+		j.done <- <-j.done
 		t.Fatalf("submit still running after %v\nstdout:\n%s\nstderr:\n%s", timeout, j.Out.String(), j.Err.String())
 		return -1
 	}

@@ -202,12 +202,14 @@ func TestCRingSurvivesKilledPeer(t *testing.T) {
 	sub := testutil.SubmitBG(t, bin, "--peer", ps[0].Sock, "-n", "3", "--ckpt-interval", "300ms", ring, strconv.Itoa(iters))
 	id := testutil.OnlyJob(t, bin, ps[0].Sock)
 	var v testutil.JobView
+	ended := func(st string) bool { return st == "done" || st == "failed" || st == "killed" }
 	testutil.Eventually(t, 60*time.Second, "a committed checkpoint", func() bool {
 		v = testutil.Status(t, bin, ps[0].Sock, id)
-		return len(v.Epochs) > 0 || v.State != "running"
+		return len(v.Epochs) > 0 || ended(v.State)
 	})
-	if v.State != "running" {
-		t.Fatalf("the job ended before its first checkpoint: %+v\n%s", v, sub.Err.String())
+	if ended(v.State) {
+		code := sub.Wait(t, time.Minute)
+		t.Fatalf("the job ended (exit %d) before its first checkpoint: %+v\n%s", code, v, sub.Err.String())
 	}
 	testutil.HostOfRanks(t, ps, v, ps[0]).Kill()
 	if code := sub.Wait(t, 3*time.Minute); code != 0 {
