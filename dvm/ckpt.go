@@ -80,6 +80,18 @@ func (j *Job) Checkpoint(ctx context.Context) (EpochInfo, error) {
 
 // checkpointEvery checkpoints the job at every interval while it runs.
 func (j *Job) checkpointEvery(interval time.Duration) {
+	j.every(interval, func() {
+		if info, err := j.Checkpoint(j.p.ctx); err != nil {
+			j.p.log.Warn("checkpoint failed", "job", j.ID(), "err", err)
+		} else {
+			j.p.log.Info("checkpoint committed", "job", j.ID(), "epoch", info.Epoch,
+				"bytes", info.Bytes, "stored", info.Stored, "new", info.New, "took_ms", info.TookMS)
+		}
+	})
+}
+
+// every runs fn at every interval until the job ends or the peer closes.
+func (j *Job) every(interval time.Duration, fn func()) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -89,12 +101,7 @@ func (j *Job) checkpointEvery(interval time.Duration) {
 		case <-j.p.ctx.Done():
 			return
 		case <-t.C:
-		}
-		if info, err := j.Checkpoint(j.p.ctx); err != nil {
-			j.p.log.Warn("checkpoint failed", "job", j.ID(), "err", err)
-		} else {
-			j.p.log.Info("checkpoint committed", "job", j.ID(), "epoch", info.Epoch,
-				"bytes", info.Bytes, "stored", info.Stored, "new", info.New, "took_ms", info.TookMS)
+			fn()
 		}
 	}
 }

@@ -82,13 +82,7 @@ func (p *Peer) storeCkpt(pr *proc, s wire.CkptSaved) wire.CkptStored {
 		out.Err = fmt.Sprintf("store state: %v", err)
 		return out
 	}
-	chunks := make(map[storage.ID]bool, len(m.Chunks))
-	for _, c := range m.Chunks {
-		chunks[c.ID] = true
-	}
-	pr.mu.Lock()
-	pr.ckPrev = chunks
-	pr.mu.Unlock()
+	pr.rememberChunks(m)
 	out.CID, out.Bytes, out.Stored, out.New = cid.String(), m.Size, cs.stored, cs.fresh
 	return out
 }
@@ -131,6 +125,13 @@ func (p *Peer) fetchRestore(pr *proc, ref *restoreRef) error {
 		_ = os.Remove(path)
 		return fmt.Errorf("state of epoch %d: %w", ref.Epoch, err)
 	}
+	pr.rememberChunks(m)
+	return nil
+}
+
+// rememberChunks keeps the chunks of the rank's latest state, which its
+// next checkpoint need not store again.
+func (pr *proc) rememberChunks(m *storage.Manifest) {
 	chunks := make(map[storage.ID]bool, len(m.Chunks))
 	for _, c := range m.Chunks {
 		chunks[c.ID] = true
@@ -138,5 +139,4 @@ func (p *Peer) fetchRestore(pr *proc, ref *restoreRef) error {
 	pr.mu.Lock()
 	pr.ckPrev = chunks
 	pr.mu.Unlock()
-	return nil
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"sync"
-	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
@@ -50,16 +49,7 @@ func (j *Job) watchHosts() {
 		return
 	}
 	m := &misses{limit: cfg.HeartbeatMisses, n: map[peer.ID]int{}}
-	t := time.NewTicker(cfg.HeartbeatInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-j.done:
-			return
-		case <-j.p.ctx.Done():
-			return
-		case <-t.C:
-		}
+	j.every(cfg.HeartbeatInterval, func() {
 		j.mu.Lock()
 		run := j.core.rec.Run
 		hosts := j.rankHostsLocked()
@@ -85,7 +75,7 @@ func (j *Job) watchHosts() {
 				j.hostLost(run, h, fmt.Sprintf("host %s missed %d heartbeats", shortID(h), m.limit))
 			}
 		}
-	}
+	})
 }
 
 // hostLost ends the ranks of run on h as lost, as a broken output stream
