@@ -11,7 +11,10 @@
 #             4 `p2pdvm peer` processes; MB/s, and VmHWM of every peer
 #
 # Environment (defaults; BENCH_QUICK=1 in brackets):
-#   BENCH_STORE_REPEAT=3 [1]       repetitions of every mocknet and loopback row
+#   BENCH_STORE_REPEAT=3 [1]       repetitions of the loopback put and get
+#   BENCH_STORE_MOCK_REPEAT=2 [1]  repetitions of every mocknet row (one takes
+#                                  about 3 minutes: the central rows move 960
+#                                  MiB through one 100 Mbit/s downlink)
 #   BENCH_STORE_MOCK_MIB=64 [8]    MiB each mocknet uploader puts
 #   BENCH_STORE_MOCK_PEERS=20      mocknet DVM size
 #   BENCH_STORE_CAP_MBIT=100       access link cap per peer and direction
@@ -19,9 +22,9 @@
 #   BENCH_STORE_LO_MIB=1024 [128]  MiB put and got on loopback
 
 if [[ ${BENCH_QUICK:-0} == 1 ]]; then
-	SR=${BENCH_STORE_REPEAT:-1} MOCK_MIB=${BENCH_STORE_MOCK_MIB:-8} LO_MIB=${BENCH_STORE_LO_MIB:-128}
+	SR=${BENCH_STORE_REPEAT:-1} MOCK_R=${BENCH_STORE_MOCK_REPEAT:-1} MOCK_MIB=${BENCH_STORE_MOCK_MIB:-8} LO_MIB=${BENCH_STORE_LO_MIB:-128}
 else
-	SR=${BENCH_STORE_REPEAT:-3} MOCK_MIB=${BENCH_STORE_MOCK_MIB:-64} LO_MIB=${BENCH_STORE_LO_MIB:-1024}
+	SR=${BENCH_STORE_REPEAT:-3} MOCK_R=${BENCH_STORE_MOCK_REPEAT:-2} MOCK_MIB=${BENCH_STORE_MOCK_MIB:-64} LO_MIB=${BENCH_STORE_LO_MIB:-1024}
 fi
 MOCK_PEERS=${BENCH_STORE_MOCK_PEERS:-20}
 CAP_MBIT=${BENCH_STORE_CAP_MBIT:-100}
@@ -30,7 +33,6 @@ LO_PEERS=4
 STOREBENCH=$BUILD/storebench
 
 store_section() {
-	put store-meta repeat "$SR"
 	put store-meta loadavg "$(cut -d' ' -f1-3 /proc/loadavg)"
 	log "building bench/storebench"
 	if ! go build -o "$STOREBENCH" ./bench/storebench 2>"$LOGS/build-storebench.err"; then
@@ -54,10 +56,10 @@ store_compress() {
 }
 
 store_mocknet() {
-	log "store: $MOCK_PEERS mocknet peers, 1/2/4/8 uploaders of $MOCK_MIB MiB, DHT vs central, x$SR"
+	log "store: $MOCK_PEERS mocknet peers, 1/2/4/8 uploaders of $MOCK_MIB MiB, DHT vs central, x$MOCK_R"
 	local rc=0
 	timeout 1200 "$STOREBENCH" upload -peers "$MOCK_PEERS" -uploaders 1,2,4,8 -size-mib "$MOCK_MIB" \
-		-cap-mbit "$CAP_MBIT" -latency "$MOCK_LAT" -repeat "$SR" \
+		-cap-mbit "$CAP_MBIT" -latency "$MOCK_LAT" -repeat "$MOCK_R" \
 		>"$LOGS/store-mocknet.out" 2>"$LOGS/store-mocknet.err" || rc=$?
 	cat "$LOGS/store-mocknet.out" >>"$RES"
 	((rc == 0)) || put store-mocknet status "failed: $(why $rc "$LOGS/store-mocknet") (bench/build/logs/store-mocknet.*)"
@@ -77,6 +79,7 @@ store_loopback() {
 	head -c "$bytes" /dev/urandom >"$data"
 	put store-loopback size_mib "$LO_MIB"
 	put store-loopback peers "$LO_PEERS"
+	put store-loopback repeat "$SR"
 	put store-loopback disk "$(stat -f -c %T "$TMPROOT") ($(df --output=source "$TMPROOT" | tail -n 1))"
 	for ((rep = 1; rep <= SR; rep++)); do
 		log "store: put and get of $LO_MIB MiB on $LO_PEERS loopback peers ($rep/$SR)"

@@ -35,9 +35,8 @@ func (p *report) storeSection(allNotes bool) {
 	meta := func(k string) string { return r.first("meta", k) }
 	sm := func(k string) string { return r.first("store-mocknet", k) }
 	p.f("%s\n## Block store\n\n", storeBegin)
-	p.f("Run on %s on the machine above (%s cores, %s), %s repetitions per row; load average %s before, %s after.",
-		meta("date"), meta("cores"), meta("go"), r.first("store-meta", "repeat"),
-		r.first("store-meta", "loadavg"), r.first("store-meta", "loadavg_after"))
+	p.f("Run on %s on the machine above (%s cores, %s); load average %s before, %s after.",
+		meta("date"), meta("cores"), meta("go"), r.first("store-meta", "loadavg"), r.first("store-meta", "loadavg_after"))
 	if meta("quick") == "1" {
 		p.f(" **Quick smoke run (BENCH_QUICK=1): small files, one repetition; not to be quoted.**")
 	}
@@ -52,31 +51,38 @@ func (p *report) storeSection(allNotes bool) {
 	p.f("of random bytes (ChaCha8: zstd cannot shrink them, so compression adds no throughput) at the same moment. **DHT**:\n")
 	p.f("`Peer.Blocks()`, each block to the %d peers closest to its ID, the uploader sending every copy itself. **Central**:\n", storeReplicas)
 	p.f("`Peer.StoreTo(peer 0)` (dvm/blocks_central.go), every block to peer 0 once, nothing replicated. Throughput is N × size /\n")
-	p.f("the time until the last upload returned.\n\n")
+	p.f("the time until the last upload returned; median (min–max) over %s repetitions.\n\n", sm("repeat"))
 	capMB := 0.0
 	if c, err := strconv.ParseFloat(sm("cap_mbit"), 64); err == nil {
 		capMB = c / 8
 	}
-	p.f("| uploaders | DHT store (MB/s) | central peer (MB/s) | DHT / central | DHT bound N·cap/k | central bound cap | DHT: peers holding blocks, busiest share |\n")
-	p.f("|---:|---:|---:|---:|---:|---:|---|\n")
+	p.f("| uploaders | DHT store (MB/s) | central peer (MB/s) | DHT / central | DHT bound N·cap/k | DHT bound at the busiest holder | central bound cap | DHT: peers holding blocks, busiest one's share |\n")
+	p.f("|---:|---:|---:|---:|---:|---:|---:|---|\n")
 	for _, n := range uploaderRows {
 		dht := r.summarise(fmt.Sprintf("store-mocknet/dht/%d", n), "agg_MBps", "store-mocknet")
 		cen := r.summarise(fmt.Sprintf("store-mocknet/central/%d", n), "agg_MBps", "store-mocknet")
-		spread := "–"
-		if h := r.summarise(fmt.Sprintf("store-mocknet/dht/%d", n), "holders", "store-mocknet"); h.ok {
-			sh := r.summarise(fmt.Sprintf("store-mocknet/dht/%d", n), "max_share", "store-mocknet")
-			spread = fmt.Sprintf("%.0f peers, %.0f%%", h.med, 100*sh.med)
+		spread, busiest := "–", "–"
+		row := fmt.Sprintf("store-mocknet/dht/%d", n)
+		if h := r.summarise(row, "holders", "store-mocknet"); h.ok {
+			sh := r.summarise(row, "max_share", "store-mocknet")
+			cp := r.summarise(row, "copies", "store-mocknet")
+			spread = fmt.Sprintf("%.0f peers, %.1f%%", h.med, 100*sh.med)
+			if sh.med > 0 && cp.med > 0 {
+				busiest = num(capMB / (cp.med * sh.med))
+			}
 		}
-		p.f("| %d | %s | %s | %s | %s | %s | %s |\n", n, dht.cell(), cen.cell(), ratio(dht, cen),
-			num(float64(n)*capMB/storeReplicas), num(capMB), spread)
+		p.f("| %d | %s | %s | %s | %s | %s | %s | %s |\n", n, dht.cell(), cen.cell(), ratio(dht, cen),
+			num(float64(n)*capMB/storeReplicas), busiest, num(capMB), spread)
 	}
 	p.f("\nThe bounds assume only the access links limit: a DHT uploader sends each block k times over its own uplink\n")
 	p.f("(less when it is itself one of the k closest), and every central upload ends on the central peer's one downlink.\n")
 	p.f("So with uploader-side replication DHT / central cannot exceed N/k (2.67× for 8 uploaders) under this model.\n")
+	p.f("Placement by XOR distance is uneven with %s random peer IDs: the busiest holder receives its share of all k copies\n", sm("peers"))
+	p.f("through one downlink, so the DHT store can go no faster than cap / (k × that share), the \"busiest holder\" column.\n")
 
 	p.f("\n### Put and get between peer processes (loopback)\n\n")
-	p.f("%s `p2pdvm peer` processes on 127.0.0.1 (TCP, TLS, yamux), data dirs on %s; a fresh DVM per repetition.\n",
-		r.first("store-loopback", "peers"), r.first("store-loopback", "disk"))
+	p.f("%s `p2pdvm peer` processes on 127.0.0.1 (TCP, TLS, yamux), data dirs on %s; a fresh DVM for each of %s repetitions.\n",
+		r.first("store-loopback", "peers"), r.first("store-loopback", "disk"), r.first("store-loopback", "repeat"))
 	p.f("`p2pdvm store put` of %s MiB of random bytes through peer 1, then `p2pdvm store get` through peer 2, compared with\n", r.first("store-loopback", "size_mib"))
 	p.f("`cmp`. With 4 peers and k=%d every peer holds about 3/4 of the blocks, so most of a get is read from the local disk.\n", storeReplicas)
 	p.f("Peak RSS is VmHWM of every peer process after its put and get.\n\n")

@@ -6,6 +6,8 @@
 //	storebench compress [flags]  ratio and speed of zstd, with and without
 //	                             the shuffle filter, on the heat grid and
 //	                             on random bytes
+//	storebench loopback [flags]  a put and a get between peers on 127.0.0.1
+//	                             in this one process, for pprof
 //
 // Results go to stdout as row<TAB>metric<TAB>value lines, the format of
 // bench/build/results.tsv; progress goes to stderr. The loopback rows
@@ -51,6 +53,8 @@ func main() {
 		err = upload(ctx, os.Args[2:], out)
 	case "compress":
 		err = compress(os.Args[2:], out)
+	case "loopback":
+		err = profileLoopback(ctx, os.Args[2:], out)
 	default:
 		err = fmt.Errorf("unknown mode %q: say upload or compress", os.Args[1])
 	}
