@@ -8,7 +8,9 @@
 #             at once, into the DHT store or all to one central peer, every
 #             peer's access link capped (bench/storebench)
 #   loopback  store put and store get of 1 GiB of random bytes on a DVM of
-#             4 `p2pdvm peer` processes; MB/s, and VmHWM of every peer
+#             4 `p2pdvm peer` processes; MB/s, and VmHWM of every peer; then
+#             the same in one process (storebench loopback) for the CPU time
+#             a put and a get cost per GB
 #
 # Environment (defaults; BENCH_QUICK=1 in brackets):
 #   BENCH_STORE_REPEAT=3 [1]       repetitions of the loopback put and get
@@ -80,7 +82,7 @@ store_loopback() {
 	put store-loopback size_mib "$LO_MIB"
 	put store-loopback peers "$LO_PEERS"
 	put store-loopback repeat "$SR"
-	put store-loopback disk "$(stat -f -c %T "$TMPROOT") ($(df --output=source "$TMPROOT" | tail -n 1))"
+	put store-loopback disk "$(df --output=fstype,source "$TMPROOT" | tail -n 1 | awk '{ print $1 " (" $2 ")" }')"
 	for ((rep = 1; rep <= SR; rep++)); do
 		log "store: put and get of $LO_MIB MiB on $LO_PEERS loopback peers ($rep/$SR)"
 		if ! start_dvm "$LO_PEERS" "store$rep"; then
@@ -120,5 +122,14 @@ store_loopback() {
 		stop_dvm
 		rm -rf "$TMPROOT"/store"$rep"-peer*
 	done
+	if [[ -x $STOREBENCH ]]; then
+		log "store: the same put and get in one process, for its CPU time"
+		rc=0
+		timeout 600 "$STOREBENCH" loopback -peers "$LO_PEERS" -file "$data" -dir "$TMPROOT/store-inproc" \
+			>"$LOGS/store-inproc.out" 2>"$LOGS/store-inproc.err" || rc=$?
+		cat "$LOGS/store-inproc.out" >>"$RES"
+		((rc == 0)) || put store-loopback-inprocess status "failed: $(why $rc "$LOGS/store-inproc") (bench/build/logs/store-inproc.*)"
+		rm -rf "$TMPROOT/store-inproc"
+	fi
 	rm -f "$data" "$copy"
 }

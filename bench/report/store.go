@@ -14,6 +14,7 @@ import (
 //	                                (MODE dht or central, N uploaders)
 //	store-loopback                  size_mib, peers, disk
 //	store-loopback                  put_MBps, get_MBps, rss_peak_mib (per peer)
+//	store-loopback-inprocess        put_MBps, get_MBps, put_cpu_s_per_GB, get_cpu_s_per_GB
 //	store-compress                  input_MiB, heat
 //	store-compress/INPUT            chunks
 //	store-compress/INPUT/CODEC      ratio, enc_MBps, dec_MBps
@@ -92,6 +93,19 @@ func (p *report) storeSection(allNotes bool) {
 	p.f("| measurement | value |\n|---|---:|\n")
 	p.f("| put (MB/s) | %s |\n| get (MB/s) | %s |\n", put.cell(), get.cell())
 	p.f("| peak RSS per peer (MiB), median over peers and runs | %s |\n", rss.cell())
+	in := "store-loopback-inprocess"
+	putCPU := r.summarise(in, "put_cpu_s_per_GB", in)
+	getCPU := r.summarise(in, "get_cpu_s_per_GB", in)
+	cores, _ := strconv.ParseFloat(meta("cores"), 64)
+	if putCPU.ok && getCPU.ok && cores > 0 {
+		p.f("| CPU time per GB put, all peers (s) | %s |\n| CPU time per GB got, all peers (s) | %s |\n", putCPU.cell(), getCPU.cell())
+		p.f("| put bound on %s cores: cores × 1000 / CPU s per GB (MB/s) | %s |\n", meta("cores"), num(cores*1000/putCPU.med))
+		p.f("| get bound on %s cores (MB/s) | %s |\n", meta("cores"), num(cores*1000/getCPU.med))
+		p.f("\nThe CPU rows come from `storebench loopback`: the same put and get between %s peers on 127.0.0.1, in one\n", r.first("store-loopback", "peers"))
+		p.f("process so that getrusage counts every peer's share (%s and %s MB/s there). On loopback all k replicas write,\n",
+			r.summarise(in, "put_MBps", in).cell(), r.summarise(in, "get_MBps", in).cell())
+		p.f("hash and decrypt on the same cores as the uploader; on separate machines each would pay only its own part.\n")
+	}
 
 	p.f("\n### Compression (one block per chunk, as the store writes them)\n\n")
 	p.f("%s MiB inputs cut by `storage.Split` (%s chunks of the heat grid), each chunk `storage.Encode`d and `Decode`d\n",

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"syscall"
 	"time"
 
 	"github.com/p2pdvm/p2pdvm/dvm"
@@ -84,22 +85,26 @@ func profileLoopback(ctx context.Context, args []string, out *results) error {
 	if *memprof != "" {
 		runtime.MemProfileRate = 64 << 10
 	}
-	t0 := time.Now()
+	t0, c0 := time.Now(), cpuTime()
 	r, err := peers[0].StorePut(*file)
 	if err != nil {
 		return err
 	}
-	put := time.Since(t0)
+	put, putCPU := time.Since(t0), cpuTime()-c0
 	got := filepath.Join(*dir, "got")
-	t0 = time.Now()
+	t0, c0 = time.Now(), cpuTime()
 	if _, err := peers[1%*n].StoreGet(r.CID, got); err != nil {
 		return err
 	}
-	get := time.Since(t0)
+	get, getCPU := time.Since(t0), cpuTime()-c0
 	os.Remove(got)
 	mb := float64(info.Size()) / 1e6
 	out.put("store-loopback-inprocess", "put_MBps", fmt.Sprintf("%.1f", mb/put.Seconds()))
 	out.put("store-loopback-inprocess", "get_MBps", fmt.Sprintf("%.1f", mb/get.Seconds()))
+	// CPU time (user and system, all peers) per GB: with C cores, no
+	// schedule moves a GB faster than this divided by C.
+	out.put("store-loopback-inprocess", "put_cpu_s_per_GB", fmt.Sprintf("%.2f", putCPU.Seconds()/mb*1000))
+	out.put("store-loopback-inprocess", "get_cpu_s_per_GB", fmt.Sprintf("%.2f", getCPU.Seconds()/mb*1000))
 	if *memprof != "" {
 		f, err := os.Create(*memprof)
 		if err != nil {
@@ -111,4 +116,13 @@ func profileLoopback(ctx context.Context, args []string, out *results) error {
 		}
 	}
 	return nil
+}
+
+// cpuTime is the user and system time this process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
