@@ -8,6 +8,9 @@
 #   heat      2 ranks, N=1024         same three; checksum checked
 #   startup   8 ranks of MPI_Init+MPI_Finalize: mpiexec vs a 4-peer DVM
 #   idle      RSS and CPU time of idle p2pdvm peers
+#   store     the block store (#5): uploads at once on mocknet, DHT store vs a
+#             central peer; put and get of 1 GiB between 4 peer processes;
+#             compression (bench/store.sh, which lists its own knobs)
 #
 # Environment:
 #   BENCH_REPEAT=5          repetitions of pingpong and startup
@@ -20,6 +23,9 @@
 #   BENCH_OUT=BENCHMARKS.md where the report goes
 #   BENCH_BUILD=bench/build where binaries, logs and results.tsv go
 #   BENCH_SKIP_P2PDVM=1     MPICH rows only
+#   BENCH_ONLY=store        the block store's rows alone, merged into the
+#                           existing BENCHMARKS.md (samples in
+#                           bench/build/results-store.tsv, logs in logs-store/)
 #
 # Raw output of every run is kept in bench/build/logs/, the collected
 # samples in bench/build/results.tsv (row<TAB>metric<TAB>value).
@@ -32,6 +38,17 @@ BUILD=${BENCH_BUILD:-$ROOT/bench/build}
 LOGS=$BUILD/logs
 RES=$BUILD/results.tsv
 OUT=${BENCH_OUT:-$ROOT/BENCHMARKS.md}
+# BENCH_ONLY=store leaves the other sections as the last full run wrote
+# them, and that run's samples and logs where they are.
+ONLY=${BENCH_ONLY:-}
+case $ONLY in
+"") ;;
+store) LOGS=$BUILD/logs-store RES=$BUILD/results-store.tsv ;;
+*)
+	printf 'bench: BENCH_ONLY=%s: say store, or leave it empty for everything\n' "$ONLY" >&2
+	exit 2
+	;;
+esac
 
 if [[ ${BENCH_QUICK:-0} == 1 ]]; then
 	R=${BENCH_REPEAT:-1} HEAT_ITERS=${BENCH_HEAT_ITERS:-200} HEAT_R=${BENCH_HEAT_REPEAT:-1}
@@ -85,7 +102,7 @@ why() {
 
 # ---------------------------------------------------------------- MPICH
 have_mpich() { command -v mpicc.mpich >/dev/null && command -v mpiexec.mpich >/dev/null && command -v mpichversion >/dev/null; }
-if ! have_mpich; then
+if [[ $ONLY != store ]] && ! have_mpich; then
 	if [[ $(id -u) != 0 ]]; then
 		die "MPICH is not installed and installing it needs root: run 'sudo apt-get install -y mpich libmpich-dev' and try again"
 	fi
@@ -110,11 +127,13 @@ rm -rf "$LOGS"
 mkdir -p "$BUILD" "$LOGS"
 : >"$RES"
 
-log "building the C programs with $MPICC"
-for p in pingpong heat initfin; do
-	# -ffp-contract=off: no FMA, so heat's checksum is the same bits as Go's.
-	"$MPICC" -O2 -ffp-contract=off -o "$BUILD/$p" "examples/c/$p.c" -lm || die "compiling examples/c/$p.c failed"
-done
+if [[ $ONLY != store ]]; then
+	log "building the C programs with $MPICC"
+	for p in pingpong heat initfin; do
+		# -ffp-contract=off: no FMA, so heat's checksum is the same bits as Go's.
+		"$MPICC" -O2 -ffp-contract=off -o "$BUILD/$p" "examples/c/$p.c" -lm || die "compiling examples/c/$p.c failed"
+	done
+fi
 
 # ---------------------------------------------------------------- p2pdvm
 declare -A GO_BIN=() NOT_RUN=()
@@ -129,6 +148,7 @@ fi
 # own mpi.h and static library.
 declare -A C_BIN=()
 C_REASON=$P2P_REASON
+[[ $ONLY != store ]] || C_REASON=${C_REASON:-"not needed (BENCH_ONLY=store)"}
 if [[ -z $C_REASON ]]; then
 	log "building p2pdvm's MPI library and the C programs with p2pdvm mpicc"
 	export P2PDVM_MPI_HOME=$BUILD/mpi
@@ -148,6 +168,8 @@ done
 for ex in pingpong heat initfin; do
 	if [[ -n $P2P_REASON ]]; then
 		NOT_RUN[$ex]=$P2P_REASON
+	elif [[ $ONLY == store ]]; then
+		NOT_RUN[$ex]="not needed (BENCH_ONLY=store)"
 	elif [[ ! -d examples/$ex ]]; then
 		NOT_RUN[$ex]="examples/$ex does not exist"
 	elif ! go build -o "$BUILD/$ex-go" "./examples/$ex" 2>"$LOGS/build-$ex-go.err"; then
@@ -167,7 +189,7 @@ meta cpu "$( (grep -m1 '^model name' /proc/cpuinfo || echo ': unknown') | sed 's
 meta cores "$(nproc)"
 meta memory "$(awk -v k="$mem_kib" 'BEGIN { printf "%.1f GiB", k / 1048576 }')"
 meta go "$(go version | sed 's/^go version //')"
-meta mpich "$(mpichversion | sed -n 's/^MPICH Version:[[:space:]]*//p') ($(mpichversion | sed -n 's/^MPICH Device:[[:space:]]*//p'))"
+! have_mpich || meta mpich "$(mpichversion | sed -n 's/^MPICH Version:[[:space:]]*//p') ($(mpichversion | sed -n 's/^MPICH Device:[[:space:]]*//p'))"
 meta repeat "$R"
 meta heat_repeat "$HEAT_R"
 meta heat_iters "$HEAT_ITERS"
@@ -380,6 +402,17 @@ placement() {
 	put "$row" placement "job $id: ranks on $hosts distinct peers"
 }
 
+# shellcheck source=bench/store.sh
+source "$ROOT/bench/store.sh"
+if [[ $ONLY == store ]]; then
+	store_section
+	log "merging the block store's section into $OUT"
+	"$BUILD/report" -merge "$OUT" "$RES" >"$OUT.tmp"
+	mv "$OUT.tmp" "$OUT"
+	log "done: $OUT (raw samples: $RES, logs: $LOGS/)"
+	exit 0
+fi
+
 MPICH_TCP=(env "${MPICH_COMMON_ENV[@]}" "${MPICH_TCP_ENV[@]}" "$MPIEXEC")
 MPICH_SHM=(env "${MPICH_COMMON_ENV[@]}" "$MPIEXEC")
 
@@ -477,6 +510,7 @@ stop_dvm
 
 # Checkpoint and restart (#6): its own file, sourced for run.sh's helpers.
 source "$ROOT/bench/ckpt.sh"
+store_section
 
 log "writing $OUT"
 "$BUILD/report" "$RES" >"$OUT.tmp"

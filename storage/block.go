@@ -74,16 +74,22 @@ func Encode(content []byte, f Filter) ([]byte, error) {
 		filtered = shuffle8(content)
 	}
 	e, _ := codecs()
-	hdr := binary.AppendUvarint([]byte{blockVersion, byte(CodecZstd), byte(f)}, uint64(len(content)))
-	out := e.EncodeAll(filtered, hdr)
+	// The output buffer has room for zstd's worst case, so EncodeAll never
+	// grows it by copying, and for the raw payload if zstd does not help.
+	out := make([]byte, 0, max(e.MaxEncodedSize(len(filtered)), len(filtered))+3+binary.MaxVarintLen64)
+	hdr := binary.AppendUvarint(append(out, blockVersion, byte(CodecZstd), byte(f)), uint64(len(content)))
+	out = e.EncodeAll(filtered, hdr)
 	if len(out)-len(hdr) >= len(filtered) {
-		hdr[1] = byte(CodecNone)
-		out = append(hdr, filtered...)
+		out = append(out[:len(hdr)], filtered...)
+		out[1] = byte(CodecNone)
 	}
 	return out, nil
 }
 
 // Decode returns the content of a stored block and checks it against id.
+// The content may share memory with stored (a block stored without
+// compression or filter is its own content after the header): copying it
+// would cost as much as the hash.
 func Decode(id ID, stored []byte) ([]byte, error) {
 	content, err := decode(stored)
 	if err != nil {
@@ -123,7 +129,7 @@ func decode(stored []byte) ([]byte, error) {
 	}
 	switch f {
 	case FilterNone:
-		return append([]byte(nil), raw...), nil
+		return raw, nil
 	case FilterShuffle8:
 		return unshuffle8(raw), nil
 	}

@@ -67,11 +67,13 @@ func (d *Disk) path(id ID) string {
 // decodes to content with this ID: a peer never keeps a block it could
 // not serve back correctly.
 func (d *Disk) Put(id ID, stored []byte) error {
-	if _, err := Decode(id, stored); err != nil {
-		return err
-	}
+	// A block held already is not decoded again: what is on disk was
+	// checked when it was written and is checked again on every read.
 	if d.Has(id) {
 		return nil
+	}
+	if _, err := Decode(id, stored); err != nil {
+		return err
 	}
 	d.mu.Lock()
 	if d.used+int64(len(stored)) > d.capacity {
@@ -126,28 +128,32 @@ func (d *Disk) write(id ID, stored []byte) error {
 // Get returns a block's content, verified. A copy that fails the check is
 // deleted (so repair replaces it) and the error wraps ErrCorrupt.
 func (d *Disk) Get(id ID) ([]byte, error) {
-	stored, err := d.GetStored(id)
-	if err != nil {
-		return nil, err
-	}
-	return Decode(id, stored)
+	_, content, err := d.read(id)
+	return content, err
 }
 
 // GetStored returns a block in its stored form, verified, for sending to
 // another peer.
 func (d *Disk) GetStored(id ID) ([]byte, error) {
-	stored, err := os.ReadFile(d.path(id))
+	stored, _, err := d.read(id)
+	return stored, err
+}
+
+// read returns a block's stored form and its content, decoded and
+// checked once for both.
+func (d *Disk) read(id ID) (stored, content []byte, err error) {
+	stored, err = os.ReadFile(d.path(id))
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%w: %s", ErrNotFound, id)
+		return nil, nil, fmt.Errorf("%w: %s", ErrNotFound, id)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("storage: reading block %s: %w", id, err)
+		return nil, nil, fmt.Errorf("storage: reading block %s: %w", id, err)
 	}
-	if _, err := Decode(id, stored); err != nil {
+	if content, err = Decode(id, stored); err != nil {
 		d.Delete(id)
-		return nil, err
+		return nil, nil, err
 	}
-	return stored, nil
+	return stored, content, nil
 }
 
 // StoredSize is the size of a block's stored form, or ErrNotFound.

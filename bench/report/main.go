@@ -2,6 +2,11 @@
 //
 // Usage: report RESULTS.tsv > BENCHMARKS.md
 //
+//	report -merge BENCHMARKS.md RESULTS.tsv > NEW.md
+//
+// -merge renders only the block store's section (store.go) from the
+// samples of a BENCH_ONLY=store run and puts it into the existing report.
+//
 // Every line of the input is row<TAB>metric<TAB>value, one sample each; a
 // row/metric pair seen R times was measured R times. Rows:
 //
@@ -12,6 +17,7 @@
 //	startup/IMPL                wall_s
 //	idle/p2pdvm                 rss_mib, cpu_ms (one sample per peer)
 //	ckpt/...                    checkpoint rows, see bench/ckpt.sh
+//	store-...                   the block store's rows: see store.go
 //	ROW (any of the above)      status: why it was not run or failed
 //	                            placement: where p2pdvm put the ranks
 //
@@ -258,6 +264,8 @@ func (p *report) write() {
 	p.f("| metric | value |\n|---|---:|\n| VmRSS (MiB) | %s |\n| CPU over %s s (ms) | %s |\n", rss.cell(), meta("idle_window_s"), cpu.cell())
 
 	ckpt := p.ckptSection()
+	p.f("\n")
+	p.storeSection(false)
 
 	p.f("\n## Targets\n\n| target | measured | |\n|---|---|---|\n")
 	for _, t := range append(p.targets(heatTCP, startMPICH, startDVM, rss, cpu), ckpt...) {
@@ -334,11 +342,15 @@ func (p *report) targets(heatTCP, startMPICH, startDVM, rss, cpu stat) []target 
 }
 
 func main() {
-	if len(os.Args) != 2 {
-		fmt.Fprintln(os.Stderr, "usage: report RESULTS.tsv > BENCHMARKS.md")
+	args, mergeInto := os.Args[1:], ""
+	if len(args) == 3 && args[0] == "-merge" {
+		mergeInto, args = args[1], args[2:]
+	}
+	if len(args) != 1 {
+		fmt.Fprintln(os.Stderr, "usage: report RESULTS.tsv > BENCHMARKS.md\n       report -merge BENCHMARKS.md RESULTS.tsv > NEW.md")
 		os.Exit(2)
 	}
-	f, err := os.Open(os.Args[1])
+	f, err := os.Open(args[0])
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "report:", err)
 		os.Exit(1)
@@ -346,11 +358,22 @@ func main() {
 	defer f.Close()
 	r, err := read(f)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "report: %s: %v\n", os.Args[1], err)
+		fmt.Fprintf(os.Stderr, "report: %s: %v\n", args[0], err)
 		os.Exit(1)
 	}
 	w := bufio.NewWriter(os.Stdout)
-	(&report{r: r, w: w}).write()
+	if mergeInto == "" {
+		(&report{r: r, w: w}).write()
+	} else {
+		old, err := os.ReadFile(mergeInto)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "report:", err)
+			os.Exit(1)
+		}
+		var sec strings.Builder
+		(&report{r: r, w: &sec}).storeSection(true)
+		w.WriteString(merge(string(old), sec.String()))
+	}
 	if err := w.Flush(); err != nil {
 		fmt.Fprintln(os.Stderr, "report:", err)
 		os.Exit(1)

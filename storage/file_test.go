@@ -1,0 +1,100 @@
+package storage
+
+import (
+	"bytes"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+)
+
+// slowStore is an in-memory BlockStore whose puts take a while, so that
+// concurrent ones overlap, and which fails every put after failAfter.
+type slowStore struct {
+	mu        sync.Mutex
+	blocks    map[ID][]byte
+	puts      int
+	now, most int // puts in progress, and the most at once
+	failAfter int
+}
+
+func (s *slowStore) Put(id ID, stored []byte) error {
+	s.mu.Lock()
+	s.puts++
+	n := s.puts
+	s.now++
+	s.most = max(s.most, s.now)
+	s.mu.Unlock()
+	time.Sleep(2 * time.Millisecond)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.now--
+	if s.failAfter > 0 && n > s.failAfter {
+		return errors.New("injected failure")
+	}
+	s.blocks[id] = stored
+	return nil
+}
+
+func (s *slowStore) Get(id ID) ([]byte, error) {
+	s.mu.Lock()
+	b, ok := s.blocks[id]
+	s.mu.Unlock()
+	if !ok {
+		return nil, ErrNotFound
+	}
+	return Decode(id, b)
+}
+
+func TestPutFileOverlapsPutsAndGetsInOrder(t *testing.T) {
+	s := &slowStore{blocks: map[ID][]byte{}}
+	data := randomBytes(11, 12<<20)
+	cid, m, err := PutFile(s, bytes.NewReader(data), FilterNone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.most < 2 || s.most > InFlight {
+		t.Errorf("%d puts at once, want 2..%d", s.most, InFlight)
+	}
+	var out bytes.Buffer
+	if _, err := GetFile(s, cid, &out); err != nil || !bytes.Equal(out.Bytes(), data) {
+		t.Fatalf("get: %v, %d bytes back of %d in %d chunks", err, out.Len(), len(data), len(m.Chunks))
+	}
+}
+
+func TestPutFileStoresNoManifestAfterAFailedChunk(t *testing.T) {
+	s := &slowStore{blocks: map[ID][]byte{}, failAfter: 3}
+	if _, _, err := PutFile(s, bytes.NewReader(randomBytes(12, 16<<20)), FilterNone); err == nil {
+		t.Fatal("a put failed and PutFile did not say so")
+	}
+	for id, b := range s.blocks {
+		c, err := Decode(id, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := DecodeManifest(c); err == nil {
+			t.Fatal("a manifest was stored for a file whose chunks are not all there")
+		}
+	}
+}
+
+func TestPutFilePutsARepeatedChunkOnce(t *testing.T) {
+	s := &slowStore{blocks: map[ID][]byte{}}
+	// Zeros are cut at MaxChunk into identical chunks.
+	chunk := randomBytes(13, MaxChunk)
+	data := append(append(bytes.Repeat([]byte{0}, 3*MaxChunk), chunk...), chunk...)
+	_, m, err := PutFile(s, bytes.NewReader(data), FilterNone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	distinct := map[ID]bool{}
+	for _, c := range m.Chunks {
+		distinct[c.ID] = true
+	}
+	if len(distinct) == len(m.Chunks) {
+		t.Fatal("the test file has no repeated chunk")
+	}
+	if s.puts != len(distinct)+1 {
+		t.Errorf("%d puts for %d distinct chunks and a manifest", s.puts, len(distinct))
+	}
+}
