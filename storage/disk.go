@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 )
 
 // ErrFull is returned when a block would take a peer over its capacity.
@@ -71,6 +72,12 @@ func (d *Disk) Put(id ID, stored []byte) error {
 		return err
 	}
 	if d.Has(id) {
+		// A put of a block already here is a new reference to it: the
+		// garbage collector's grace period starts again, so a put in
+		// progress that shares this block with older data does not lose
+		// it before its manifest is written and pinned.
+		now := time.Now()
+		_ = os.Chtimes(d.path(id), now, now)
 		return nil
 	}
 	d.mu.Lock()
@@ -90,37 +97,7 @@ func (d *Disk) Put(id ID, stored []byte) error {
 }
 
 func (d *Disk) write(id ID, stored []byte) error {
-	f, err := os.CreateTemp(filepath.Join(d.dir, "tmp"), "block-")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, err = f.Write(stored)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	final := d.path(id)
-	if err := os.MkdirAll(filepath.Dir(final), 0o700); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if err := os.Rename(tmp, final); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	dirf, err := os.Open(filepath.Dir(final))
-	if err != nil {
-		return err
-	}
-	defer dirf.Close()
-	return dirf.Sync()
+	return writeAtomic(filepath.Join(d.dir, "tmp"), d.path(id), stored, 0o600)
 }
 
 // Get returns a block's content, verified. A copy that fails the check is
@@ -193,8 +170,9 @@ func (d *Disk) Used() int64 {
 
 // BlockInfo describes a block a peer holds.
 type BlockInfo struct {
-	ID   string `json:"id"`
-	Size int64  `json:"stored_bytes"`
+	ID      string    `json:"id"`
+	Size    int64     `json:"stored_bytes"`
+	Written time.Time `json:"written"` // last stored or re-put here
 }
 
 // List returns the blocks held here, by ID.
@@ -208,7 +186,7 @@ func (d *Disk) List() ([]BlockInfo, error) {
 		if err != nil {
 			return err
 		}
-		out = append(out, BlockInfo{ID: e.Name(), Size: info.Size()})
+		out = append(out, BlockInfo{ID: e.Name(), Size: info.Size(), Written: info.ModTime()})
 		return nil
 	})
 	if err != nil {

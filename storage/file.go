@@ -13,28 +13,20 @@ type BlockStore interface {
 }
 
 // PutFile chunks r, stores every chunk and then the manifest, and returns
-// the CID. Chunks already present are stored again only in name: the
-// store keeps one copy per ID.
+// the CID. The manifest is stored last, only once every chunk is: a put
+// that fails or is interrupted half-way leaves chunks without a manifest,
+// never a CID that names an incomplete file. Chunks already present are
+// stored again only in name: the store keeps one copy per ID.
 func PutFile(s BlockStore, r io.Reader, f Filter) (ID, *Manifest, error) {
-	m := &Manifest{}
-	err := Split(r, func(chunk []byte) error {
-		id := IDOf(chunk)
+	m, err := chunkFile(r, f, func(id ID, chunk []byte) error {
 		stored, err := Encode(chunk, f)
 		if err == nil {
 			err = s.Put(id, stored)
 		}
-		if err != nil {
-			return err
-		}
-		m.Chunks = append(m.Chunks, ChunkRef{ID: id, Size: uint32(len(chunk)), Filter: f})
-		m.Size += int64(len(chunk))
-		return nil
+		return err
 	})
 	if err != nil {
 		return ID{}, nil, err
-	}
-	if len(m.Chunks) > maxChunks {
-		return ID{}, nil, fmt.Errorf("storage: file of %d chunks, limit %d", len(m.Chunks), maxChunks)
 	}
 	body := m.Encode()
 	cid := IDOf(body)
@@ -46,6 +38,38 @@ func PutFile(s BlockStore, r io.Reader, f Filter) (ID, *Manifest, error) {
 		return ID{}, nil, err
 	}
 	return cid, m, nil
+}
+
+// CIDOf is the CID that PutFile would give r's bytes, computed without
+// storing anything: how a cache checks a file it holds under its CID.
+func CIDOf(r io.Reader, f Filter) (ID, *Manifest, error) {
+	m, err := chunkFile(r, f, func(ID, []byte) error { return nil })
+	if err != nil {
+		return ID{}, nil, err
+	}
+	return IDOf(m.Encode()), m, nil
+}
+
+// chunkFile cuts r into chunks, calls each with every chunk and its ID,
+// and returns the manifest that lists them.
+func chunkFile(r io.Reader, f Filter, each func(ID, []byte) error) (*Manifest, error) {
+	m := &Manifest{}
+	err := Split(r, func(chunk []byte) error {
+		id := IDOf(chunk)
+		if err := each(id, chunk); err != nil {
+			return err
+		}
+		m.Chunks = append(m.Chunks, ChunkRef{ID: id, Size: uint32(len(chunk)), Filter: f})
+		m.Size += int64(len(chunk))
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(m.Chunks) > maxChunks {
+		return nil, fmt.Errorf("storage: file of %d chunks, limit %d", len(m.Chunks), maxChunks)
+	}
+	return m, nil
 }
 
 // GetFile writes the file named by cid to w, every block verified.
