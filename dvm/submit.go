@@ -23,6 +23,7 @@ type Spec struct {
 	Program string   // path of the executable on the submitting machine
 	Args    []string // arguments after the program
 	N       int      // number of ranks
+	Files   []string // input files on the submitting machine, copied into every rank's working directory
 	// Env is NAME=VALUE pairs added to every rank's environment. A host
 	// does not pass its own environment on (it is not the submitter's),
 	// so what a program needs must be asked for, as with Open MPI's -x.
@@ -66,7 +67,7 @@ func (p *Peer) Submit(ctx context.Context, spec Spec) (*Job, error) {
 	if err := spec.validate(); err != nil {
 		return nil, err
 	}
-	hash, size, err := p.bins.putFile(spec.Program)
+	hash, size, err := p.putJob(spec) // the CID and size of the job's files in the block store
 	if err != nil {
 		return nil, fmt.Errorf("%w: read program: %v", ErrBadSpec, err)
 	}
@@ -85,6 +86,7 @@ func (p *Peer) Submit(ctx context.Context, spec Spec) (*Job, error) {
 		return nil, fmt.Errorf("job credentials: %w", err)
 	}
 	p.jobs.add(j)
+	p.goFunc(func() { p.pinWhileRunning(j, hash) })
 	p.publishRecord(ctx, j.nextRevision())
 	p.goFunc(func() { j.spawnAll(hash, size) })
 	return j, nil

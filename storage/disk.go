@@ -71,16 +71,19 @@ func (d *Disk) Put(id ID, stored []byte) error {
 	if _, err := Decode(id, stored); err != nil {
 		return err
 	}
-	if d.Has(id) {
+	d.mu.Lock()
+	if d.has(id) {
 		// A put of a block already here is a new reference to it: the
 		// garbage collector's grace period starts again, so a put in
 		// progress that shares this block with older data does not lose
-		// it before its manifest is written and pinned.
+		// it before its manifest is written and pinned. Under mu, so
+		// Collect sees either the old time and frees the block first
+		// (and this put stores it again) or the new one.
 		now := time.Now()
 		_ = os.Chtimes(d.path(id), now, now)
+		d.mu.Unlock()
 		return nil
 	}
-	d.mu.Lock()
 	if d.used+int64(len(stored)) > d.capacity {
 		d.mu.Unlock()
 		return fmt.Errorf("%w: %d of %d bytes used, block of %d", ErrFull, d.used, d.capacity, len(stored))
@@ -137,9 +140,32 @@ func (d *Disk) StoredSize(id ID) (int64, error) {
 }
 
 // Has reports whether the block is here (unverified).
-func (d *Disk) Has(id ID) bool {
+func (d *Disk) Has(id ID) bool { return d.has(id) }
+
+func (d *Disk) has(id ID) bool {
 	_, err := os.Stat(d.path(id))
 	return err == nil
+}
+
+// Collect deletes a block if it was last written before cutoff and
+// returns the bytes freed (0 if it was kept or absent). The check and the
+// removal happen under the lock Put takes, so a block stored again
+// between the collector's decision and now survives.
+func (d *Disk) Collect(id ID, cutoff time.Time) (int64, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	info, err := os.Stat(d.path(id))
+	if errors.Is(err, fs.ErrNotExist) || err == nil && !info.ModTime().Before(cutoff) {
+		return 0, nil
+	}
+	if err == nil {
+		err = os.Remove(d.path(id))
+	}
+	if err != nil {
+		return 0, fmt.Errorf("storage: collecting block %s: %w", id, err)
+	}
+	d.used -= info.Size()
+	return info.Size(), nil
 }
 
 // Delete removes a block; deleting an absent block is not an error.

@@ -74,27 +74,39 @@ func chunkFile(r io.Reader, f Filter, each func(ID, []byte) error) (*Manifest, e
 
 // GetFile writes the file named by cid to w, every block verified.
 func GetFile(s BlockStore, cid ID, w io.Writer) (*Manifest, error) {
+	m, err := ReadManifest(s, cid)
+	if err != nil {
+		return nil, err
+	}
+	return m, WriteChunks(s, cid, m, w)
+}
+
+// ReadManifest fetches and decodes the manifest named by cid, so that a
+// reader knows a file's size before it fetches the file.
+func ReadManifest(s BlockStore, cid ID) (*Manifest, error) {
 	body, err := s.Get(cid)
 	if err != nil {
 		return nil, err
 	}
-	m, err := DecodeManifest(body)
-	if err != nil {
-		return nil, err
-	}
+	return DecodeManifest(body)
+}
+
+// WriteChunks writes the chunks m lists to w in order, each verified and
+// checked against the size the manifest gives it.
+func WriteChunks(s BlockStore, cid ID, m *Manifest, w io.Writer) error {
 	for i, c := range m.Chunks {
 		data, err := s.Get(c.ID)
 		if err != nil {
-			return nil, fmt.Errorf("storage: chunk %d of %s: %w", i, cid, err)
+			return fmt.Errorf("storage: chunk %d of %s: %w", i, cid, err)
 		}
 		if len(data) != int(c.Size) {
-			return nil, fmt.Errorf("%w: chunk %d of %s is %d bytes, manifest says %d", ErrCorrupt, i, cid, len(data), c.Size)
+			return fmt.Errorf("%w: chunk %d of %s is %d bytes, manifest says %d", ErrCorrupt, i, cid, len(data), c.Size)
 		}
 		if _, err := w.Write(data); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return m, nil
+	return nil
 }
 
 var _ BlockStore = (*Disk)(nil)
