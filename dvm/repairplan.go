@@ -48,30 +48,37 @@ func nextProbe(self peer.ID, cands []peer.ID, state map[peer.ID]replicaState, k 
 }
 
 // planRepair decides what self, which holds the block, does about it.
+// Only the holder closest to the block copies it, so that k holders do
+// not all send the same block to the same peer; the closest holder that
+// is alive always sees itself as such, so some holder always copies.
 // Peers not asked count as not confirmed: they get no copy and allow no
 // drop, so a round cut short never loses data.
 func planRepair(self peer.ID, cands []peer.ID, state map[peer.ID]replicaState, k int) repairPlan {
 	var pl repairPlan
-	selfTarget, confirmed := false, 0
+	var missing []peer.ID
+	selfTarget, confirmed, firstHolder := false, 0, peer.ID("")
 	for _, c := range cands {
-		if len(pl.Targets) == k {
-			break
-		}
 		s := state[c]
 		if c == self {
 			s = stateHas
-			selfTarget = true
 		}
-		if s == stateUnreachable {
+		if s == stateHas && firstHolder == "" {
+			firstHolder = c
+		}
+		if len(pl.Targets) == k || s == stateUnreachable {
 			continue
 		}
 		pl.Targets = append(pl.Targets, c)
+		selfTarget = selfTarget || c == self
 		switch s {
 		case stateHas:
 			confirmed++
 		case stateMissing:
-			pl.CopyTo = append(pl.CopyTo, c)
+			missing = append(missing, c)
 		}
+	}
+	if firstHolder == self {
+		pl.CopyTo = missing
 	}
 	pl.Drop = !selfTarget && len(pl.Targets) == k && confirmed == k
 	return pl
