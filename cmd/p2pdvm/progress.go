@@ -26,6 +26,7 @@ func transferBar(desc string) (dvm.Progress, func()) {
 				progressbar.OptionSetWriter(os.Stderr),
 				progressbar.OptionSetDescription(desc),
 				progressbar.OptionShowBytes(true),
+				progressbar.OptionShowCount(),
 				progressbar.OptionShowTotalBytes(true),
 				progressbar.OptionSetPredictTime(true),
 				progressbar.OptionSetWidth(30),
