@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
+	kb "github.com/libp2p/go-libp2p-kbucket"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
@@ -82,17 +84,45 @@ func (s dhtStore) Put(id storage.ID, stored []byte) error {
 
 // Get returns a block's content from the first replica that has a good
 // copy; replicas found missing or bad on the way get the good copy.
+//
+// It asks the peers its own routing table places closest to the block
+// first, without a network lookup: in a DVM of up to a few hundred peers
+// the table holds them all, and a block is self-certifying, so whoever
+// serves it cannot mislead the reader. Only if none of them has it does
+// it ask the DHT which peers are closest.
 func (s dhtStore) Get(id storage.ID) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(s.p.ctx, 2*time.Minute)
 	defer cancel()
-	peers, err := s.p.replicas(ctx, id)
-	if err != nil {
+	known := s.p.nearestKnown(id)
+	content, err := s.p.getFrom(ctx, id, known)
+	if err == nil {
+		return content, nil
+	}
+	peers, lerr := s.p.replicas(ctx, id)
+	if lerr != nil {
+		return nil, errors.Join(err, lerr)
+	}
+	if slices.Equal(peers, known) {
 		return nil, err
 	}
+	return s.p.getFrom(ctx, id, peers)
+}
+
+// nearestKnown is the BlockReplicas peers closest to id among this peer
+// and its routing table.
+func (p *Peer) nearestKnown(id storage.ID) []peer.ID {
+	cands := append(p.dht.RoutingTable().NearestPeers(kb.ConvertKey(string(id[:])), p.cfg.BlockReplicas), p.h.ID())
+	cands = byDistance(id[:], cands)
+	return cands[:min(len(cands), p.cfg.BlockReplicas)]
+}
+
+// getFrom reads a block from the first of peers with a good copy and
+// gives that copy to the peers before it that lacked one.
+func (p *Peer) getFrom(ctx context.Context, id storage.ID, peers []peer.ID) ([]byte, error) {
 	var errs []error
 	var needy []peer.ID
 	for _, from := range peers {
-		stored, err := s.p.getBlock(ctx, from, id)
+		stored, err := p.getBlock(ctx, from, id)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", shortID(from), err))
 			needy = append(needy, from)
@@ -100,14 +130,14 @@ func (s dhtStore) Get(id storage.ID) ([]byte, error) {
 		}
 		content, err := storage.Decode(id, stored)
 		if err != nil { // a peer sent bytes that are not the block
-			s.p.log.Warn("bad block from peer", "peer", from, "block", id.String(), "err", err)
+			p.log.Warn("bad block from peer", "peer", from, "block", id.String(), "err", err)
 			errs = append(errs, fmt.Errorf("%s: %w", shortID(from), err))
 			needy = append(needy, from)
 			continue
 		}
 		for _, to := range needy {
-			if err := s.p.putBlock(ctx, to, id, stored); err != nil {
-				s.p.log.Debug("block repair failed", "peer", to, "block", id.String(), "err", err)
+			if err := p.putBlock(ctx, to, id, stored); err != nil {
+				p.log.Debug("block repair failed", "peer", to, "block", id.String(), "err", err)
 			}
 		}
 		return content, nil

@@ -61,7 +61,11 @@ func (p *Peer) runUpkeep() {
 			return
 		case <-t.C:
 		}
-		st, err := p.RepairOnce(p.ctx)
+		// A round whose peers are slow to answer ends before the next is
+		// due to start, so rounds never pile up behind each other.
+		ctx, cancel := context.WithTimeout(p.ctx, max(2*p.cfg.RepairInterval, time.Minute))
+		st, err := p.RepairOnce(ctx)
+		cancel()
 		switch {
 		case err != nil:
 			p.log.Warn("repair round", "err", err)
