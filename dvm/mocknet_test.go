@@ -2,15 +2,20 @@ package dvm
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 	mocknet "github.com/libp2p/go-libp2p/p2p/net/mock"
+	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/p2pdvm/p2pdvm/internal/testutil"
 	"github.com/p2pdvm/p2pdvm/internal/wire"
@@ -55,6 +60,11 @@ func newMockPeer(t *testing.T, mn mocknet.Mocknet, dir string, edit func(*Config
 	if err != nil {
 		t.Fatal(err)
 	}
+	return newPeerOn(t, h, dir, edit)
+}
+
+func newPeerOn(t *testing.T, h host.Host, dir string, edit func(*Config)) *Peer {
+	t.Helper()
 	cfg := DefaultConfig(dir)
 	cfg.ControlSocket = false
 	cfg.Logger = testLogger(t)
@@ -70,10 +80,32 @@ func newMockPeer(t *testing.T, mn mocknet.Mocknet, dir string, edit func(*Config
 }
 
 // join adds a peer to a running mock network, linked and connected to
-// the peers in live, and waits until they all know each other.
-func join(t *testing.T, mn mocknet.Mocknet, live []*Peer, edit func(*Config)) *Peer {
+// the peers in live, and waits until they all know each other. Its
+// identity is drawn until it ranks among the k peers closest to near, so
+// that it takes over some key space for sure.
+func join(t *testing.T, mn mocknet.Mocknet, live []*Peer, near []byte, k int, edit func(*Config)) *Peer {
 	t.Helper()
-	p := newMockPeer(t, mn, t.TempDir(), edit)
+	var ids []peer.ID
+	for _, q := range live {
+		ids = append(ids, q.ID())
+	}
+	var sk crypto.PrivKey
+	for {
+		var err error
+		sk, _, err = crypto.GenerateEd25519Key(rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, _ := peer.IDFromPrivateKey(sk)
+		if slices.Contains(byDistance(near, append(ids, id))[:k], id) {
+			break
+		}
+	}
+	h, err := mn.AddPeer(sk, ma.StringCast(fmt.Sprintf("/ip6/100::%x/tcp/4242", len(ids)+1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newPeerOn(t, h, t.TempDir(), edit)
 	for _, q := range live {
 		if _, err := mn.LinkPeers(p.ID(), q.ID()); err != nil {
 			t.Fatal(err)

@@ -259,7 +259,7 @@ func TestStoreOn20Peers(t *testing.T) {
 		// Blocks follow key-space churn: the newcomer gets the blocks it
 		// is now among the closest to, and the peers it displaced drop
 		// theirs once it confirms its copy.
-		newcomer := join(t, mn, alive, func(c *Config) { c.RepairInterval, c.GCGrace = 0, 0 })
+		newcomer := join(t, mn, alive, cid[:], k, func(c *Config) { c.RepairInterval, c.GCGrace = 0, 0 })
 		alive = append(alive, newcomer)
 		moved := 0
 		for _, id := range ids {
@@ -269,7 +269,7 @@ func TestStoreOn20Peers(t *testing.T) {
 		}
 		t.Logf("the newcomer is among the %d closest to %d of %d blocks", k, moved, len(ids))
 		st := repairUntilPlaced(t, alive, ids, k)
-		if moved > 0 && (st.Copied == 0 || st.Dropped == 0) {
+		if moved == 0 || st.Copied == 0 || st.Dropped == 0 {
 			t.Errorf("repair %+v: want copies to the newcomer and drops by the peers it displaced", st)
 		}
 		if sum := sha256.Sum256(getAll(t, newcomer, cid)); sum != sha256.Sum256(data) {
