@@ -2,14 +2,13 @@ package dvm
 
 import (
 	"context"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
+	"slices"
 	"time"
 
+	kb "github.com/libp2p/go-libp2p-kbucket"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
@@ -37,6 +36,17 @@ type dhtStore struct{ p *Peer }
 
 // replicas returns the peers that should hold id, closest first.
 func (p *Peer) replicas(ctx context.Context, id storage.ID) ([]peer.ID, error) {
+	cands, err := p.candidates(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return cands[:min(len(cands), p.cfg.BlockReplicas)], nil
+}
+
+// candidates returns the peers closest to id that the DHT's lookup finds,
+// this peer included, closest first: more than BlockReplicas, so that
+// repair can pass over peers that no longer answer.
+func (p *Peer) candidates(ctx context.Context, id storage.ID) ([]peer.ID, error) {
 	cands := []peer.ID{p.h.ID()}
 	if p.dht.RoutingTable().Size() > 0 {
 		found, err := p.dht.GetClosestPeers(ctx, string(id[:]))
@@ -45,8 +55,7 @@ func (p *Peer) replicas(ctx context.Context, id storage.ID) ([]peer.ID, error) {
 		}
 		cands = append(cands, found...)
 	}
-	cands = byDistance(id[:], cands)
-	return cands[:min(len(cands), p.cfg.BlockReplicas)], nil
+	return byDistance(id[:], cands), nil
 }
 
 // Put stores a block on its replica peers. It succeeds when at least one
@@ -75,17 +84,45 @@ func (s dhtStore) Put(id storage.ID, stored []byte) error {
 
 // Get returns a block's content from the first replica that has a good
 // copy; replicas found missing or bad on the way get the good copy.
+//
+// It asks the peers its own routing table places closest to the block
+// first, without a network lookup: in a DVM of up to a few hundred peers
+// the table holds them all, and a block is self-certifying, so whoever
+// serves it cannot mislead the reader. Only if none of them has it does
+// it ask the DHT which peers are closest.
 func (s dhtStore) Get(id storage.ID) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(s.p.ctx, 2*time.Minute)
 	defer cancel()
-	peers, err := s.p.replicas(ctx, id)
-	if err != nil {
+	known := s.p.nearestKnown(id)
+	content, err := s.p.getFrom(ctx, id, known)
+	if err == nil {
+		return content, nil
+	}
+	peers, lerr := s.p.replicas(ctx, id)
+	if lerr != nil {
+		return nil, errors.Join(err, lerr)
+	}
+	if slices.Equal(peers, known) {
 		return nil, err
 	}
+	return s.p.getFrom(ctx, id, peers)
+}
+
+// nearestKnown is the BlockReplicas peers closest to id among this peer
+// and its routing table.
+func (p *Peer) nearestKnown(id storage.ID) []peer.ID {
+	cands := append(p.dht.RoutingTable().NearestPeers(kb.ConvertKey(string(id[:])), p.cfg.BlockReplicas), p.h.ID())
+	cands = byDistance(id[:], cands)
+	return cands[:min(len(cands), p.cfg.BlockReplicas)]
+}
+
+// getFrom reads a block from the first of peers with a good copy and
+// gives that copy to the peers before it that lacked one.
+func (p *Peer) getFrom(ctx context.Context, id storage.ID, peers []peer.ID) ([]byte, error) {
 	var errs []error
 	var needy []peer.ID
 	for _, from := range peers {
-		stored, err := s.p.getBlock(ctx, from, id)
+		stored, err := p.getBlock(ctx, from, id)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", shortID(from), err))
 			needy = append(needy, from)
@@ -93,14 +130,14 @@ func (s dhtStore) Get(id storage.ID) ([]byte, error) {
 		}
 		content, err := storage.Decode(id, stored)
 		if err != nil { // a peer sent bytes that are not the block
-			s.p.log.Warn("bad block from peer", "peer", from, "block", id.String(), "err", err)
+			p.log.Warn("bad block from peer", "peer", from, "block", id.String(), "err", err)
 			errs = append(errs, fmt.Errorf("%s: %w", shortID(from), err))
 			needy = append(needy, from)
 			continue
 		}
 		for _, to := range needy {
-			if err := s.p.putBlock(ctx, to, id, stored); err != nil {
-				s.p.log.Debug("block repair failed", "peer", to, "block", id.String(), "err", err)
+			if err := p.putBlock(ctx, to, id, stored); err != nil {
+				p.log.Debug("block repair failed", "peer", to, "block", id.String(), "err", err)
 			}
 		}
 		return content, nil
@@ -113,7 +150,7 @@ func (p *Peer) putBlock(ctx context.Context, to peer.ID, id storage.ID, stored [
 	if to == p.h.ID() {
 		return p.blocks.Put(id, stored)
 	}
-	_, err := p.blockCall(ctx, to, wire.TypeBlockPut, id, stored)
+	_, err := p.blockCall(ctx, to, wire.TypeBlockPut, id[:], stored)
 	return err
 }
 
@@ -122,12 +159,13 @@ func (p *Peer) getBlock(ctx context.Context, from peer.ID, id storage.ID) ([]byt
 	if from == p.h.ID() {
 		return p.blocks.GetStored(id)
 	}
-	return p.blockCall(ctx, from, wire.TypeBlockGet, id, nil)
+	return p.blockCall(ctx, from, wire.TypeBlockGet, id[:])
 }
 
-// blockCall sends one block request, a frame of the block's ID and, for a
-// put, the block itself (written after the ID, not copied behind it).
-func (p *Peer) blockCall(ctx context.Context, to peer.ID, typ byte, id storage.ID, block []byte) ([]byte, error) {
+// blockCall sends one block request, a frame whose body is parts in
+// order: the block's ID and, for a put, the block itself, written after
+// the ID rather than copied behind it.
+func (p *Peer) blockCall(ctx context.Context, to peer.ID, typ byte, parts ...[]byte) ([]byte, error) {
 	s, err := p.h.NewStream(ctx, to, protoBlock)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", wire.ErrUnavailable, err)
@@ -136,10 +174,15 @@ func (p *Peer) blockCall(ctx context.Context, to peer.ID, typ byte, id storage.I
 	if d, ok := ctx.Deadline(); ok {
 		_ = s.SetDeadline(d)
 	}
-	head := append(wire.AppendFrameHeader(nil, typ, len(id)+len(block)), id[:]...)
-	_, err = s.Write(head)
-	if err == nil && len(block) > 0 {
-		_, err = s.Write(block)
+	n := 0
+	for _, b := range parts {
+		n += len(b)
+	}
+	_, err = s.Write(wire.AppendFrameHeader(nil, typ, n))
+	for _, b := range parts {
+		if err == nil && len(b) > 0 {
+			_, err = s.Write(b)
+		}
 	}
 	if err != nil {
 		_ = s.Reset()
@@ -168,7 +211,7 @@ func (p *Peer) hasBlock(ctx context.Context, at peer.ID, id storage.ID) (int64, 
 	if at == p.h.ID() {
 		return p.blocks.StoredSize(id)
 	}
-	body, err := p.blockCall(ctx, at, wire.TypeBlockHas, id, nil)
+	body, err := p.blockCall(ctx, at, wire.TypeBlockHas, id[:])
 	if err != nil {
 		return 0, err
 	}
@@ -179,69 +222,6 @@ func (p *Peer) hasBlock(ctx context.Context, at peer.ID, id storage.ID) (int64, 
 	return n, nil
 }
 
-// BlockStat is where one block's replicas are.
-type BlockStat struct {
-	ID      string   `json:"id"`
-	Size    int64    `json:"size"`
-	Stored  int64    `json:"stored_bytes"`
-	Holders []string `json:"holders"`
-	Want    int      `json:"replicas_wanted"`
-}
-
-// FileStat describes a file in the block store and its replicas.
-type FileStat struct {
-	StoreResult
-	Stored int64       `json:"stored_bytes"` // after compression and deduplication
-	Blocks []BlockStat `json:"blocks"`       // the manifest first, then each distinct chunk
-}
-
-// StoreStat reports a file's size, chunks, stored size and, for each
-// block, which of the peers that should hold it do.
-func (p *Peer) StoreStat(cid string) (FileStat, error) {
-	id, err := ParseCID(cid)
-	if err != nil {
-		return FileStat{}, err
-	}
-	body, err := p.Blocks().Get(id)
-	if err != nil {
-		return FileStat{}, fmt.Errorf("store stat: %w", err)
-	}
-	m, err := storage.DecodeManifest(body)
-	if err != nil {
-		return FileStat{}, err
-	}
-	ctx, cancel := context.WithTimeout(p.ctx, time.Minute)
-	defer cancel()
-	st := FileStat{StoreResult: StoreResult{CID: cid, Size: m.Size, Chunks: len(m.Chunks)}}
-	seen := map[storage.ID]bool{}
-	ids := []storage.ID{id}
-	sizes := []int64{int64(len(body))}
-	for _, c := range m.Chunks {
-		if !seen[c.ID] {
-			seen[c.ID] = true
-			ids, sizes = append(ids, c.ID), append(sizes, int64(c.Size))
-		}
-	}
-	for i, bid := range ids {
-		peers, err := p.replicas(ctx, bid)
-		if err != nil {
-			return FileStat{}, err
-		}
-		// A DVM smaller than BlockReplicas can hold only as many copies
-		// as it has peers.
-		bs := BlockStat{ID: bid.String(), Size: sizes[i], Want: len(peers)}
-		for _, at := range peers {
-			if n, err := p.hasBlock(ctx, at, bid); err == nil {
-				bs.Holders = append(bs.Holders, at.String())
-				bs.Stored = n
-			}
-		}
-		st.Stored += bs.Stored
-		st.Blocks = append(st.Blocks, bs)
-	}
-	return st, nil
-}
-
 // serveBlock answers one block request. Everything a remote peer sends is
 // checked: the frame size is capped, and a block is stored only if it
 // decodes to content with the ID it claims.
@@ -249,7 +229,7 @@ func (p *Peer) serveBlock(s network.Stream) {
 	defer s.Close()
 	_ = s.SetDeadline(time.Now().Add(rpcIdle))
 	typ, body, err := wire.NewReader(s, maxBlockFrame).Next()
-	if err != nil || len(body) < 32 {
+	if err != nil || len(body) < 32 && typ != wire.TypeLeases {
 		_ = s.Reset()
 		return
 	}
@@ -275,6 +255,16 @@ func (p *Peer) serveBlock(s network.Stream) {
 			return
 		}
 		reply = errReply(blockErr(err))
+	case wire.TypeLeases:
+		until, ids, err := decodeLease(body)
+		if err == nil {
+			var n int
+			n, err = p.acceptLeases(ids, until)
+			reply.Body, _ = json.Marshal(n)
+		}
+		if err != nil {
+			reply = errReply(err)
+		}
 	default:
 		reply = errReply(fmt.Errorf("%w: block frame type %d", wire.ErrBadRequest, typ))
 	}
@@ -293,66 +283,4 @@ func blockErr(err error) error {
 		return fmt.Errorf("%w: %v", wire.ErrBadRequest, err)
 	}
 	return err
-}
-
-// StoreResult describes a file in the block store.
-type StoreResult struct {
-	CID    string `json:"cid"`
-	Path   string `json:"path,omitempty"`
-	Size   int64  `json:"size"`
-	Chunks int    `json:"chunks"`
-}
-
-// StorePut stores the file at path (on this machine) in the DVM's block
-// store and returns its CID.
-func (p *Peer) StorePut(path string) (StoreResult, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return StoreResult{}, fmt.Errorf("store put: %w", err)
-	}
-	defer f.Close()
-	if info, err := f.Stat(); err != nil || !info.Mode().IsRegular() {
-		return StoreResult{}, fmt.Errorf("store put: %s is not a regular file", path)
-	}
-	cid, m, err := storage.PutFile(p.Blocks(), f, storage.FilterNone)
-	if err != nil {
-		return StoreResult{}, fmt.Errorf("store put %s: %w", path, err)
-	}
-	return StoreResult{CID: cid.String(), Path: path, Size: m.Size, Chunks: len(m.Chunks)}, nil
-}
-
-// StoreGet writes the file named by cid to path, atomically: a failed or
-// corrupt transfer leaves no partial file behind.
-func (p *Peer) StoreGet(cid, path string) (StoreResult, error) {
-	id, err := ParseCID(cid)
-	if err != nil {
-		return StoreResult{}, err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".p2pdvm-get-*")
-	if err != nil {
-		return StoreResult{}, fmt.Errorf("store get: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	m, err := storage.GetFile(p.Blocks(), id, tmp)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		return StoreResult{}, fmt.Errorf("store get %s: %w", cid, err)
-	}
-	return StoreResult{CID: cid, Path: path, Size: m.Size, Chunks: len(m.Chunks)}, nil
-}
-
-// ParseCID reads a CID as printed by store put (64 hex digits).
-func ParseCID(s string) (storage.ID, error) {
-	var id storage.ID
-	b, err := hex.DecodeString(s)
-	if err != nil || len(b) != len(id) {
-		return id, fmt.Errorf("%w: %q is not a CID (64 hex digits)", wire.ErrBadRequest, s)
-	}
-	copy(id[:], b)
-	return id, nil
 }

@@ -150,7 +150,14 @@ func (j *Job) doStep(run, epoch int, step ckptStep) {
 	case step.sendAt > 0:
 		j.broadcastCkpt(run, wire.Ckpt{Epoch: epoch, Phase: "at", At: step.sendAt})
 	case step.commit != nil:
+		// The epoch's state is kept from gc before the record names it;
+		// the epoch before is released only after.
+		j.pinEpoch(*step.commit)
 		j.mu.Lock()
+		var prev *EpochInfo
+		if n := len(j.core.rec.Epochs); n > 0 {
+			prev = &j.core.rec.Epochs[n-1]
+		}
 		j.core.rec.CkptPending = 0
 		j.core.rec.Epochs = append(j.core.rec.Epochs, *step.commit)
 		if len(j.core.rec.Epochs) > keepEpochs {
@@ -164,6 +171,9 @@ func (j *Job) doStep(run, epoch int, step ckptStep) {
 		j.publish()
 		if ch != nil {
 			ch <- ckptResult{info: *step.commit}
+		}
+		if prev != nil {
+			j.unpinEpoch(*prev, step.commit)
 		}
 	case step.abort != "":
 		j.broadcastCkpt(run, wire.Ckpt{Epoch: epoch, Phase: "abort"})
@@ -309,4 +319,31 @@ func (p *Peer) Restart(ctx context.Context, id string, epoch int) (*Job, error) 
 	next := JobRecord{Program: rec.Program, Args: rec.Args, N: rec.N, CkptInterval: rec.CkptInterval,
 		Resumes: fmt.Sprintf("%s@%d", id, from.Epoch)}
 	return p.startJob(ctx, next, old.env, maxRestarts, old.bin, old.binSize, &from)
+}
+
+// pinCkptPrefix marks the pins that keep a job's last committed epoch:
+// unlike a running job's files (pinJobPrefix) they outlive the peer's
+// restarts, so a failed job can still be restarted by hand.
+const pinCkptPrefix = "ckpt:"
+
+// pinEpoch keeps every rank's state of e from gc on the peers that hold it.
+func (j *Job) pinEpoch(e EpochInfo) {
+	for _, cid := range e.CIDs {
+		if err := j.p.Pin(cid, pinCkptPrefix+j.ID()); err != nil {
+			j.p.log.Warn("pin checkpoint", "job", j.ID(), "epoch", e.Epoch, "cid", cid, "err", err)
+		}
+	}
+}
+
+// unpinEpoch releases e for gc, but for states that next, if given, shares
+// (an unchanged rank stores the same CID again).
+func (j *Job) unpinEpoch(e EpochInfo, next *EpochInfo) {
+	for _, cid := range e.CIDs {
+		if next != nil && slices.Contains(next.CIDs, cid) {
+			continue
+		}
+		if err := j.p.Unpin(cid, pinCkptPrefix+j.ID()); err != nil {
+			j.p.log.Debug("unpin checkpoint", "job", j.ID(), "epoch", e.Epoch, "cid", cid, "err", err)
+		}
+	}
 }

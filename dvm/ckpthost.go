@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sync/atomic"
 
 	"github.com/p2pdvm/p2pdvm/internal/wire"
 	"github.com/p2pdvm/p2pdvm/storage"
@@ -83,25 +84,26 @@ func (p *Peer) storeCkpt(pr *proc, s wire.CkptSaved) wire.CkptStored {
 		return out
 	}
 	pr.rememberChunks(m)
-	out.CID, out.Bytes, out.Stored, out.New = cid.String(), m.Size, cs.stored, cs.fresh
+	out.CID, out.Bytes, out.Stored, out.New = cid.String(), m.Size, cs.stored.Load(), cs.fresh.Load()
 	return out
 }
 
 // countingStore measures a put: the stored size of every block, and of
 // the blocks the previous epoch did not have. Those it had are not sent
 // again; they are already on their replicas.
+// PutFile puts several blocks at once, hence the atomics.
 type countingStore struct {
 	storage.BlockStore
-	prev          map[storage.ID]bool
-	stored, fresh int64
+	prev          map[storage.ID]bool // read only
+	stored, fresh atomic.Int64
 }
 
 func (c *countingStore) Put(id storage.ID, stored []byte) error {
-	c.stored += int64(len(stored))
+	c.stored.Add(int64(len(stored)))
 	if c.prev[id] {
 		return nil
 	}
-	c.fresh += int64(len(stored))
+	c.fresh.Add(int64(len(stored)))
 	return c.BlockStore.Put(id, stored)
 }
 

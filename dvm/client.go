@@ -53,20 +53,32 @@ func (cc *ctlConn) next() (CtlEvent, error) {
 	return ev, nil
 }
 
-func (cl *Client) call(req CtlRequest, out any) error {
+func (cl *Client) call(req CtlRequest, out any) error { return cl.callProgress(req, out, nil) }
+
+// callProgress is call for operations that report progress first: each
+// "progress" event goes to progress (if set) until the result arrives.
+func (cl *Client) callProgress(req CtlRequest, out any, progress Progress) error {
 	cc, err := cl.open(req)
 	if err != nil {
 		return err
 	}
 	defer cc.c.Close()
-	ev, err := cc.next()
-	if err != nil {
-		return err
+	for {
+		ev, err := cc.next()
+		if err != nil {
+			return err
+		}
+		if ev.Ev == "progress" {
+			if progress != nil {
+				progress(ev.Done, ev.Total)
+			}
+			continue
+		}
+		if out != nil && len(ev.Result) > 0 {
+			return json.Unmarshal(ev.Result, out)
+		}
+		return nil
 	}
-	if out != nil && len(ev.Result) > 0 {
-		return json.Unmarshal(ev.Result, out)
-	}
-	return nil
 }
 
 // Jobs lists the jobs the peer knows.
@@ -133,7 +145,7 @@ type Submission struct {
 
 // Submit starts a job; read its output with Events.
 func (cl *Client) Submit(spec Spec) (*Submission, error) {
-	return cl.start(CtlRequest{Op: "submit", Program: spec.Program, Args: spec.Args, N: spec.N, Env: spec.Env,
+	return cl.start(CtlRequest{Op: "submit", Program: spec.Program, Args: spec.Args, N: spec.N, Env: spec.Env, Files: spec.Files,
 		CkptInterval: spec.CkptInterval, MaxRestarts: spec.MaxRestarts})
 }
 
@@ -181,17 +193,44 @@ func (s *Submission) Wait(fn func(Chunk)) (JobRecord, error) {
 	}
 }
 
-// StorePut stores a file (an absolute path on the peer's machine).
-func (cl *Client) StorePut(path string) (StoreResult, error) {
+// StorePut stores a file (an absolute path on the peer's machine) and
+// pins it there for reason (not at all if reason is empty); progress, if
+// set, follows the bytes read.
+func (cl *Client) StorePut(path, reason string, progress Progress) (StoreResult, error) {
 	var r StoreResult
-	err := cl.call(CtlRequest{Op: "store.put", Path: path}, &r)
+	err := cl.callProgress(CtlRequest{Op: "store.put", Path: path, Reason: reason}, &r, progress)
 	return r, err
 }
 
-// StoreGet writes the file named by cid to path (absolute).
-func (cl *Client) StoreGet(cid, path string) (StoreResult, error) {
+// StoreGet writes the file named by cid to path (absolute); progress, if
+// set, follows the bytes written.
+func (cl *Client) StoreGet(cid, path string, progress Progress) (StoreResult, error) {
 	var r StoreResult
-	err := cl.call(CtlRequest{Op: "store.get", CID: cid, Path: path}, &r)
+	err := cl.callProgress(CtlRequest{Op: "store.get", CID: cid, Path: path}, &r, progress)
+	return r, err
+}
+
+// StorePin pins a file on the peer for reason.
+func (cl *Client) StorePin(cid, reason string) error {
+	return cl.call(CtlRequest{Op: "store.pin", CID: cid, Reason: reason}, nil)
+}
+
+// StoreUnpin removes reason's pin on a file (every pin if reason is "").
+func (cl *Client) StoreUnpin(cid, reason string) error {
+	return cl.call(CtlRequest{Op: "store.unpin", CID: cid, Reason: reason}, nil)
+}
+
+// StorePins lists the peer's pins.
+func (cl *Client) StorePins() ([]storage.Pin, error) {
+	var ps []storage.Pin
+	err := cl.call(CtlRequest{Op: "store.pins"}, &ps)
+	return ps, err
+}
+
+// StoreGC frees the blocks on the peer that nothing references.
+func (cl *Client) StoreGC() (GCResult, error) {
+	var r GCResult
+	err := cl.call(CtlRequest{Op: "store.gc"}, &r)
 	return r, err
 }
 

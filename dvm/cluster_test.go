@@ -14,7 +14,10 @@ func buildProg(t *testing.T, pkg string) string { return testutil.BuildGo(t, pkg
 
 func collect(t *testing.T, j *Job) (string, JobRecord) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	// A deadline, not a wait: under -race on a loaded machine, hosts
+	// fetching and verifying the program from the block store take a few
+	// seconds more than the old private copy did.
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	var sb strings.Builder
 	if err := j.Output(ctx, true, func(c Chunk) error { sb.Write(c.Data); return nil }); err != nil {

@@ -35,6 +35,26 @@ type Config struct {
 	// Ownership only changes with churn, and a stale owner answers
 	// not-found, which triggers a fresh lookup.
 	OwnerCacheTTL time.Duration
+	// RepairInterval is how often the peer checks the blocks it holds
+	// against the peers now closest to them, copies them where a replica
+	// is missing and hands them over when closer peers joined. Each round
+	// waits the interval ±20% so that peers started together do not probe
+	// in step. A minute keeps the window with fewer than BlockReplicas
+	// copies short at the cost of one lookup per block per round; 0 turns
+	// background repair off (RepairOnce still works).
+	RepairInterval time.Duration
+	// RepairBatch bounds the blocks one repair round checks; the next
+	// round goes on where it stopped, so every block is checked in turn.
+	RepairBatch int
+	// PinLease is how long a pin's lease on a block lasts at the peers that
+	// hold it; the pinning peer renews its leases after a third of that.
+	// An unpin, or a pinner gone for good, lets gc free the file's blocks
+	// once the leases run out, so it trades prompt freeing for fewer
+	// renewals.
+	PinLease time.Duration
+	// GCGrace protects blocks written less than this long ago from gc: a
+	// put in progress has stored chunks whose manifest is not pinned yet.
+	GCGrace time.Duration
 	// BlockCapacity bounds the bytes of blocks this peer stores for the
 	// DHT's block store (checkpoints, programs).
 	BlockCapacity int64
@@ -71,6 +91,10 @@ func DefaultConfig(dataDir string) Config {
 		ControlSocket:     true,
 		RouteTimeout:      60 * time.Second,
 		OwnerCacheTTL:     30 * time.Second,
+		RepairInterval:    time.Minute,
+		RepairBatch:       256,
+		PinLease:          30 * time.Minute,
+		GCGrace:           10 * time.Minute,
 		BlockCapacity:     10 << 30,
 		BlockReplicas:     3,
 		CkptTimeout:       2 * time.Minute,
@@ -95,6 +119,9 @@ func (c *Config) Validate() error {
 	}
 	if c.BlockCapacity < 0 || c.BlockReplicas < 1 {
 		return errors.New("dvm: config: BlockCapacity must be >= 0 and BlockReplicas >= 1")
+	}
+	if c.RepairInterval < 0 || c.RepairBatch < 1 || c.PinLease <= 0 || c.GCGrace < 0 {
+		return errors.New("dvm: config: RepairInterval and GCGrace must be >= 0, RepairBatch >= 1 and PinLease > 0")
 	}
 	return nil
 }

@@ -27,6 +27,8 @@ type CtlRequest struct {
 	Args    []string `json:"args,omitempty"`
 	N       int      `json:"n,omitempty"`
 	Env     []string `json:"env,omitempty"`
+	Files   []string `json:"files,omitempty"`  // submit: input files on this machine
+	Reason  string   `json:"reason,omitempty"` // store put/pin/unpin: the pin's reason
 	Follow  bool     `json:"follow,omitempty"`
 	Path    string   `json:"path,omitempty"` // store put/get: a file on this machine
 	// submit: checkpoint interval and restarts (see Spec)
@@ -38,12 +40,32 @@ type CtlRequest struct {
 
 // CtlEvent is one line of an answer.
 type CtlEvent struct {
-	Ev     string          `json:"ev"` // job, out, end, result, error
+	Ev     string          `json:"ev"` // job, out, end, progress, result, error
 	Job    string          `json:"job,omitempty"`
 	Chunk  *Chunk          `json:"chunk,omitempty"`
 	Record *JobRecord      `json:"record,omitempty"`
 	Result json.RawMessage `json:"result,omitempty"`
 	Err    string          `json:"err,omitempty"`
+	// Done and Total are a transfer's bytes so far and in all, sent as
+	// "progress" events before the result of a long store put or get.
+	Done  int64 `json:"done,omitempty"`
+	Total int64 `json:"total,omitempty"`
+}
+
+// progressEvery is the most often a transfer reports progress: a bar
+// redrawn ten times a second looks live and costs nothing.
+const progressEvery = 100 * time.Millisecond
+
+// progressSender turns Progress calls into throttled "progress" events.
+// The last call (done == total) is always sent.
+func progressSender(send func(CtlEvent) error) Progress {
+	var last time.Time
+	return func(done, total int64) {
+		if now := time.Now(); now.Sub(last) >= progressEvery || done == total {
+			last = now
+			_ = send(CtlEvent{Ev: "progress", Done: done, Total: total})
+		}
+	}
 }
 
 // PeerInfo describes a peer for `p2pdvm peers` and `info`.
@@ -125,7 +147,7 @@ func (s *ctlServer) serve(c net.Conn) {
 	}
 	switch req.Op {
 	case "submit":
-		j, err := p.Submit(ctx, Spec{Program: req.Program, Args: req.Args, N: req.N, Env: req.Env,
+		j, err := p.Submit(ctx, Spec{Program: req.Program, Args: req.Args, N: req.N, Env: req.Env, Files: req.Files,
 			CkptInterval: req.CkptInterval, MaxRestarts: req.MaxRestarts})
 		if err != nil {
 			fail(err)
@@ -159,9 +181,17 @@ func (s *ctlServer) serve(c net.Conn) {
 	case "info":
 		result(p.Info(), nil)
 	case "store.put":
-		result(p.StorePut(req.Path))
+		result(p.StorePut(req.Path, req.Reason, progressSender(send)))
 	case "store.get":
-		result(p.StoreGet(req.CID, req.Path))
+		result(p.StoreGet(req.CID, req.Path, progressSender(send)))
+	case "store.pin":
+		result(nil, p.Pin(req.CID, req.Reason))
+	case "store.unpin":
+		result(nil, p.Unpin(req.CID, req.Reason))
+	case "store.pins":
+		result(p.Pins(), nil)
+	case "store.gc":
+		result(p.GC())
 	case "store.stat":
 		result(p.StoreStat(req.CID))
 	case "store.ls":

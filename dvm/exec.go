@@ -68,7 +68,7 @@ func (p *Peer) handleStart(ctx context.Context, from peer.ID, body json.RawMessa
 	if n > maxArgBytes {
 		return nil, fmt.Errorf("%w: arguments too long", wire.ErrBadRequest)
 	}
-	bin, err := p.bins.ensure(ctx, p, req.Bin, req.BinSize, req.Submitter)
+	bin, err := p.jobFiles(ctx, &req)
 	if err != nil {
 		return nil, fmt.Errorf("program for job %s: %w", req.Job, err)
 	}
@@ -78,7 +78,7 @@ func (p *Peer) handleStart(ctx context.Context, from peer.ID, body json.RawMessa
 func (p *Peer) startProc(ctx context.Context, req *spawnReq, bin string) (*startReply, error) {
 	tok := make([]byte, 16)
 	_, _ = rand.Read(tok)
-	wdir := filepath.Join(p.cfg.DataDir, "work", req.Job, strconv.Itoa(req.Rank))
+	wdir := p.rankDir(req.Job, req.Rank)
 	if err := os.MkdirAll(wdir, 0o700); err != nil {
 		return nil, fmt.Errorf("%w: work dir: %v", wire.ErrInternal, err)
 	}

@@ -38,10 +38,12 @@ func TestHostilePeer(t *testing.T) {
 			forged("rank.route", routeReq{Msg: []byte{1, 2, 3}})},
 		string(protoData): {junk, huge, badMsg},
 		string(protoOut):  {junk, huge, forged("", outHello{Job: "nope"})},
-		string(protoBin):  {junk, huge, forged("", binReq{Hash: "../../etc/passwd"})},
 		string(protoBlock): {junk, huge, wire.AppendFrameHeader(nil, wire.TypeBlockGet, 3),
 			append(wire.AppendFrameHeader(nil, wire.TypeBlockPut, 32+len(junk)), append(make([]byte, 32), junk...)...),
-			append(wire.AppendFrameHeader(nil, wire.TypeBlockGet, 32), []byte(strings.Repeat("/", 32))...)},
+			append(wire.AppendFrameHeader(nil, wire.TypeBlockGet, 32), []byte(strings.Repeat("/", 32))...),
+			// leases: a ragged body, and a far-future lease on blocks the victim does not hold
+			append(wire.AppendFrameHeader(nil, wire.TypeLeases, 9), make([]byte, 9)...),
+			append(wire.AppendFrameHeader(nil, wire.TypeLeases, 8+32), append([]byte{0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, junk[:32]...)...)},
 	}
 	for proto, list := range payloads {
 		for _, b := range list {

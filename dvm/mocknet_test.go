@@ -2,15 +2,20 @@ package dvm
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 	mocknet "github.com/libp2p/go-libp2p/p2p/net/mock"
+	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/p2pdvm/p2pdvm/internal/testutil"
 	"github.com/p2pdvm/p2pdvm/internal/wire"
@@ -20,25 +25,20 @@ import (
 // kad-dht and waits until their routing tables are full enough that owner
 // lookups agree.
 func mockCluster(t *testing.T, n int) []*Peer {
+	_, peers := mockNet(t, n, nil)
+	return peers
+}
+
+// mockNet is mockCluster with each peer's config changed by edit; it
+// also returns the network, to cut peers off it.
+func mockNet(t *testing.T, n int, edit func(*Config)) (mocknet.Mocknet, []*Peer) {
 	t.Helper()
 	mn := mocknet.New()
 	t.Cleanup(func() { mn.Close() })
 	dir := t.TempDir()
 	var peers []*Peer
 	for i := 0; i < n; i++ {
-		h, err := mn.GenPeer()
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg := DefaultConfig(filepath.Join(dir, fmt.Sprint(i)))
-		cfg.ControlSocket = false
-		cfg.Logger = testLogger(t)
-		p, err := NewWithHost(cfg, h)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { p.Close() })
-		peers = append(peers, p)
+		peers = append(peers, newMockPeer(t, mn, filepath.Join(dir, fmt.Sprint(i)), edit))
 	}
 	if err := mn.LinkAll(); err != nil {
 		t.Fatal(err)
@@ -51,7 +51,89 @@ func mockCluster(t *testing.T, n int) []*Peer {
 			return p.dht.RoutingTable().Size() >= n-1
 		})
 	}
-	return peers
+	return mn, peers
+}
+
+func newMockPeer(t *testing.T, mn mocknet.Mocknet, dir string, edit func(*Config)) *Peer {
+	t.Helper()
+	h, err := mn.GenPeer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newPeerOn(t, h, dir, edit)
+}
+
+func newPeerOn(t *testing.T, h host.Host, dir string, edit func(*Config)) *Peer {
+	t.Helper()
+	cfg := DefaultConfig(dir)
+	cfg.ControlSocket = false
+	cfg.Logger = testLogger(t)
+	if edit != nil {
+		edit(&cfg)
+	}
+	p, err := NewWithHost(cfg, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return p
+}
+
+// join adds a peer to a running mock network, linked and connected to
+// the peers in live, and waits until they all know each other. Its
+// identity is drawn until it ranks among the k peers closest to near, so
+// that it takes over some key space for sure.
+func join(t *testing.T, mn mocknet.Mocknet, live []*Peer, near []byte, k int, edit func(*Config)) *Peer {
+	t.Helper()
+	var ids []peer.ID
+	for _, q := range live {
+		ids = append(ids, q.ID())
+	}
+	var sk crypto.PrivKey
+	for {
+		var err error
+		sk, _, err = crypto.GenerateEd25519Key(rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, _ := peer.IDFromPrivateKey(sk)
+		if slices.Contains(byDistance(near, append(ids, id))[:k], id) {
+			break
+		}
+	}
+	h, err := mn.AddPeer(sk, ma.StringCast(fmt.Sprintf("/ip6/100::%x/tcp/4242", len(ids)+1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newPeerOn(t, h, t.TempDir(), edit)
+	for _, q := range live {
+		if _, err := mn.LinkPeers(p.ID(), q.ID()); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := mn.ConnectPeers(p.ID(), q.ID()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, q := range live {
+		testutil.Eventually(t, 30*time.Second, "the new peer in every routing table", func() bool {
+			return q.dht.RoutingTable().Find(p.ID()) != "" && p.dht.RoutingTable().Find(q.ID()) != ""
+		})
+	}
+	return p
+}
+
+// crash stops p and cuts its links, so that, as with a machine that
+// crashed, nothing answers in its name any more (a closed mocknet host's
+// handlers would otherwise still serve new streams).
+func crash(t *testing.T, mn mocknet.Mocknet, p *Peer) {
+	t.Helper()
+	p.Close()
+	for _, q := range mn.Peers() {
+		if q != p.ID() {
+			_ = mn.UnlinkPeers(p.ID(), q)
+			_ = mn.DisconnectPeers(p.ID(), q)
+		}
+	}
 }
 
 func TestMocknetExactlyOnceFIFO(t *testing.T) {

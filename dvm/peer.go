@@ -36,8 +36,11 @@ type Peer struct {
 	locs    *locTable     // owner role: location objects
 	records *recordTable  // owner role: job records
 	procs   *procTable    // host role: rank processes here
-	bins    *binCache     // host role: programs by hash
+	files   *fileCache    // host role: programs and input files by CID
 	blocks  *storage.Disk // this peer's share of the block store
+	pins    *storage.PinSet
+	leases  *storage.Leases
+	upkeep  upkeep        // background repair and pin renewal
 	out     *outbound     // data plane: streams and location cache
 	in      *inbound      // data plane: reordering per (job, src, dst)
 	jobs    *submitTable  // submitter role
@@ -95,6 +98,19 @@ func NewWithHost(cfg Config, h host.Host) (*Peer, error) {
 		h.Close()
 		return nil, err
 	}
+	pins, err := storage.OpenPins(filepath.Join(cfg.DataDir, "pins.json"))
+	if err == nil {
+		// The jobs those pins were for did not survive the last process.
+		err = pins.DropReasons(pinJobPrefix)
+	}
+	var leases *storage.Leases
+	if err == nil {
+		leases, err = storage.OpenLeases(filepath.Join(cfg.DataDir, "blocks", "leases.json"))
+	}
+	if err != nil {
+		h.Close()
+		return nil, fmt.Errorf("dvm: %w", err)
+	}
 	d, err := newDHT(h)
 	if err != nil {
 		return nil, err
@@ -107,8 +123,11 @@ func NewWithHost(cfg Config, h host.Host) (*Peer, error) {
 		locs:    newLocTable(),
 		records: newRecordTable(),
 		procs:   newProcTable(),
-		bins:    newBinCache(filepath.Join(cfg.DataDir, "bin")),
+		files:   newFileCache(filepath.Join(cfg.DataDir, "files")),
 		blocks:  blocks,
+		pins:    pins,
+		leases:  leases,
+		upkeep:  upkeep{renewed: map[storage.ID]time.Time{}},
 		jobs:    newSubmitTable(),
 	}
 	p.out = newOutbound(p)
@@ -117,7 +136,6 @@ func NewWithHost(cfg Config, h host.Host) (*Peer, error) {
 	h.SetStreamHandler(protoRPC, p.serveRPC)
 	h.SetStreamHandler(protoData, p.serveData)
 	h.SetStreamHandler(protoOut, p.serveOutput)
-	h.SetStreamHandler(protoBin, p.serveBin)
 	h.SetStreamHandler(protoBlock, p.serveBlock)
 	if p.psock, err = listenProcs(p); err != nil {
 		p.Close()
@@ -128,6 +146,9 @@ func NewWithHost(cfg Config, h host.Host) (*Peer, error) {
 			p.Close()
 			return nil, err
 		}
+	}
+	if cfg.RepairInterval > 0 {
+		p.goFunc(p.runUpkeep)
 	}
 	return p, nil
 }

@@ -19,7 +19,6 @@ const (
 	protoRPC  = protocol.ID(ProtocolPrefix + "/rpc/1.0.0")
 	protoData = protocol.ID(ProtocolPrefix + "/data/1.0.0")
 	protoOut  = protocol.ID(ProtocolPrefix + "/out/1.0.0")
-	protoBin  = protocol.ID(ProtocolPrefix + "/bin/1.0.0")
 )
 
 const (

@@ -23,6 +23,7 @@ type Spec struct {
 	Program string   // path of the executable on the submitting machine
 	Args    []string // arguments after the program
 	N       int      // number of ranks
+	Files   []string // input files on the submitting machine, copied into every rank's working directory
 	// Env is NAME=VALUE pairs added to every rank's environment. A host
 	// does not pass its own environment on (it is not the submitter's),
 	// so what a program needs must be asked for, as with Open MPI's -x.
@@ -76,7 +77,7 @@ func (p *Peer) Submit(ctx context.Context, spec Spec) (*Job, error) {
 	if err := spec.validate(); err != nil {
 		return nil, err
 	}
-	hash, size, err := p.bins.putFile(spec.Program)
+	hash, size, err := p.putJob(spec) // the CID and size of the job's files in the block store
 	if err != nil {
 		return nil, fmt.Errorf("%w: read program: %v", ErrBadSpec, err)
 	}
@@ -104,11 +105,13 @@ func (p *Peer) startJob(ctx context.Context, rec JobRecord, env []string, maxRes
 		j.ck.committed = []EpochInfo{*from}
 		j.ck.next = from.Epoch + 1
 		j.core.rec.Epochs = []EpochInfo{*from}
+		p.goFunc(func() { j.pinEpoch(*from) })
 	}
 	if j.cert, j.key, err = peal.GenerateJobCredentials(rec.ID); err != nil {
 		return nil, fmt.Errorf("job credentials: %w", err)
 	}
 	p.jobs.add(j)
+	p.goFunc(func() { p.pinWhileRunning(j, bin) })
 	p.publishRecord(ctx, j.nextRevision())
 	p.goFunc(func() { j.spawnAll(0, from) })
 	if rec.CkptInterval > 0 {
@@ -404,6 +407,12 @@ func (j *Job) finish() {
 	j.core.rec.Ended = time.Now().UTC()
 	owners := j.owners
 	runs := j.core.rec.Run
+	// A job that succeeded needs its checkpoint no more; a failed or
+	// killed one keeps its last for p2pdvm restart.
+	var release []EpochInfo
+	if j.core.rec.State == JobDone {
+		release = j.core.rec.Epochs
+	}
 	for e, ch := range j.ckWait {
 		ch <- ckptResult{err: fmt.Errorf("job %s ended before checkpoint %d committed", j.ID(), e)}
 		delete(j.ckWait, e)
@@ -413,6 +422,9 @@ func (j *Job) finish() {
 	j.notifyLocked()
 	j.mu.Unlock()
 	j.p.goFunc(func() {
+		for _, e := range release {
+			j.unpinEpoch(e, nil)
+		}
 		j.publish()
 		ctx, cancel := context.WithTimeout(j.p.ctx, 10*time.Second)
 		defer cancel()

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 )
 
 // ErrFull is returned when a block would take a peer over its capacity.
@@ -63,19 +64,45 @@ func (d *Disk) path(id ID) string {
 	return filepath.Join(d.dir, "blocks", s[:2], s)
 }
 
+// touchIfHeld reports whether id is held, and if so makes the put a new
+// reference to it: the garbage collector's grace period starts again,
+// so a put in progress that shares this block with older data does not
+// lose it before its manifest is written and pinned. Under mu, so
+// Collect sees either the old time and frees the block first (and this
+// put stores it again) or the new one.
+func (d *Disk) touchIfHeld(id ID) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.has(id) {
+		return false
+	}
+	d.touchLocked(id)
+	return true
+}
+
+func (d *Disk) touchLocked(id ID) {
+	now := time.Now()
+	_ = os.Chtimes(d.path(id), now, now)
+}
+
 // Put stores a block received in its stored form, after checking that it
 // decodes to content with this ID: a peer never keeps a block it could
 // not serve back correctly.
 func (d *Disk) Put(id ID, stored []byte) error {
 	// A block held already is not decoded again: what is on disk was
 	// checked when it was written and is checked again on every read.
-	if d.Has(id) {
+	if d.touchIfHeld(id) {
 		return nil
 	}
 	if _, err := Decode(id, stored); err != nil {
 		return err
 	}
 	d.mu.Lock()
+	if d.has(id) { // stored by a concurrent put meanwhile
+		d.touchLocked(id)
+		d.mu.Unlock()
+		return nil
+	}
 	if d.used+int64(len(stored)) > d.capacity {
 		d.mu.Unlock()
 		return fmt.Errorf("%w: %d of %d bytes used, block of %d", ErrFull, d.used, d.capacity, len(stored))
@@ -92,37 +119,7 @@ func (d *Disk) Put(id ID, stored []byte) error {
 }
 
 func (d *Disk) write(id ID, stored []byte) error {
-	f, err := os.CreateTemp(filepath.Join(d.dir, "tmp"), "block-")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, err = f.Write(stored)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	final := d.path(id)
-	if err := os.MkdirAll(filepath.Dir(final), 0o700); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if err := os.Rename(tmp, final); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	dirf, err := os.Open(filepath.Dir(final))
-	if err != nil {
-		return err
-	}
-	defer dirf.Close()
-	return dirf.Sync()
+	return writeAtomic(filepath.Join(d.dir, "tmp"), d.path(id), stored, 0o600)
 }
 
 // Get returns a block's content, verified. A copy that fails the check is
@@ -166,9 +163,32 @@ func (d *Disk) StoredSize(id ID) (int64, error) {
 }
 
 // Has reports whether the block is here (unverified).
-func (d *Disk) Has(id ID) bool {
+func (d *Disk) Has(id ID) bool { return d.has(id) }
+
+func (d *Disk) has(id ID) bool {
 	_, err := os.Stat(d.path(id))
 	return err == nil
+}
+
+// Collect deletes a block if it was last written before cutoff and
+// returns the bytes freed (0 if it was kept or absent). The check and the
+// removal happen under the lock Put takes, so a block stored again
+// between the collector's decision and now survives.
+func (d *Disk) Collect(id ID, cutoff time.Time) (int64, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	info, err := os.Stat(d.path(id))
+	if errors.Is(err, fs.ErrNotExist) || err == nil && !info.ModTime().Before(cutoff) {
+		return 0, nil
+	}
+	if err == nil {
+		err = os.Remove(d.path(id))
+	}
+	if err != nil {
+		return 0, fmt.Errorf("storage: collecting block %s: %w", id, err)
+	}
+	d.used -= info.Size()
+	return info.Size(), nil
 }
 
 // Delete removes a block; deleting an absent block is not an error.
@@ -199,8 +219,9 @@ func (d *Disk) Used() int64 {
 
 // BlockInfo describes a block a peer holds.
 type BlockInfo struct {
-	ID   string `json:"id"`
-	Size int64  `json:"stored_bytes"`
+	ID      string    `json:"id"`
+	Size    int64     `json:"stored_bytes"`
+	Written time.Time `json:"written"` // last stored or re-put here
 }
 
 // List returns the blocks held here, by ID.
@@ -214,7 +235,7 @@ func (d *Disk) List() ([]BlockInfo, error) {
 		if err != nil {
 			return err
 		}
-		out = append(out, BlockInfo{ID: e.Name(), Size: info.Size()})
+		out = append(out, BlockInfo{ID: e.Name(), Size: info.Size(), Written: info.ModTime()})
 		return nil
 	})
 	if err != nil {

@@ -3,12 +3,14 @@
 // named by the SHA-256 of its content, and a manifest block lists the
 // chunks; the manifest's hash is the file's content id (CID).
 //
-// This file set is the store's pure core and its local disk: chunking
+// This package is the store's pure core and its local disk: chunking
 // (chunk.go), the block format with its codec and filter bytes
-// (block.go), manifests (manifest.go) and the per-peer block directory
-// with atomic writes, a capacity limit and verification on every read
-// (disk.go). Placing blocks on the k closest peers of the DHT, repair and
-// the store CLI build on it (issue #5).
+// (block.go), manifests (manifest.go), whole files (file.go), the
+// per-peer block directory with atomic writes, a capacity limit and
+// verification on every read (disk.go), what keeps blocks alive - pins
+// and leases (refs.go) - and the garbage collector's rule (gc.go).
+// Placing blocks on the k closest peers of the DHT, repair, pinning
+// across peers and the store CLI are in package dvm.
 //
 // Content-defined chunking (Rabin fingerprints, restic's chunker) makes
 // two versions of a file that differ in a few places share most chunks,

@@ -8,8 +8,7 @@ import (
 )
 
 // BlockStore is where whole files put and get their blocks: the local
-// Disk now, the DHT-placed store later. PutFile and GetFile call Put and
-// Get from several goroutines at once.
+// Disk, or the DHT-placed store of package dvm.
 type BlockStore interface {
 	Put(id ID, stored []byte) error
 	Get(id ID) ([]byte, error)
@@ -24,13 +23,12 @@ type BlockStore interface {
 const InFlight = 4
 
 // PutFile chunks r, stores every chunk and then the manifest, and returns
-// the CID. Chunks are hashed, encoded and put by up to InFlight
-// goroutines while the next are being cut; a chunk that occurs twice in
-// the file is put once. The manifest is put only after every chunk is
-// stored, so a CID is never returned (nor stored) for a file whose
-// chunks are not all there.
+// the CID. Chunks are encoded and put by up to InFlight goroutines while
+// the next are being cut; a chunk that occurs twice in the file is put
+// once. The manifest is stored last, only once every chunk is: a put that
+// fails or is interrupted half-way leaves chunks without a manifest,
+// never a CID that names an incomplete file.
 func PutFile(s BlockStore, r io.Reader, f Filter) (ID, *Manifest, error) {
-	m := &Manifest{}
 	var (
 		wg   sync.WaitGroup
 		slot = make(chan struct{}, InFlight)
@@ -38,24 +36,19 @@ func PutFile(s BlockStore, r io.Reader, f Filter) (ID, *Manifest, error) {
 		errs []error
 		seen = map[ID]bool{}
 	)
-	failed := func() bool {
+	m, err := chunkFile(r, f, func(id ID, chunk []byte) error {
 		mu.Lock()
-		defer mu.Unlock()
-		return len(errs) > 0
-	}
-	err := Split(r, func(chunk []byte) error {
-		if failed() {
+		failed := len(errs) > 0
+		mu.Unlock()
+		if failed {
 			return errStop
 		}
-		id := IDOf(chunk)
-		m.Chunks = append(m.Chunks, ChunkRef{ID: id, Size: uint32(len(chunk)), Filter: f})
-		m.Size += int64(len(chunk))
 		if seen[id] {
 			return nil
 		}
 		seen[id] = true
-		// The chunk is valid only during this call; the goroutine
-		// gets its own copy to encode.
+		// The chunk is valid only during this call; the goroutine gets
+		// its own copy to encode.
 		own := append([]byte(nil), chunk...)
 		slot <- struct{}{}
 		wg.Add(1)
@@ -81,9 +74,6 @@ func PutFile(s BlockStore, r io.Reader, f Filter) (ID, *Manifest, error) {
 	if err = errors.Join(append([]error{err}, errs...)...); err != nil {
 		return ID{}, nil, err
 	}
-	if len(m.Chunks) > maxChunks {
-		return ID{}, nil, fmt.Errorf("storage: file of %d chunks, limit %d", len(m.Chunks), maxChunks)
-	}
 	body := m.Encode()
 	cid := IDOf(body)
 	stored, err := Encode(body, FilterNone)
@@ -100,17 +90,61 @@ func PutFile(s BlockStore, r io.Reader, f Filter) (ID, *Manifest, error) {
 // reported.
 var errStop = errors.New("storage: stopped")
 
-// GetFile writes the file named by cid to w, every block verified. Up to
-// InFlight chunks are fetched ahead of the one being written.
+// CIDOf is the CID that PutFile would give r's bytes, computed without
+// storing anything: how a cache checks a file it holds under its CID.
+func CIDOf(r io.Reader, f Filter) (ID, *Manifest, error) {
+	m, err := chunkFile(r, f, func(ID, []byte) error { return nil })
+	if err != nil {
+		return ID{}, nil, err
+	}
+	return IDOf(m.Encode()), m, nil
+}
+
+// chunkFile cuts r into chunks, calls each with every chunk and its ID,
+// and returns the manifest that lists them.
+func chunkFile(r io.Reader, f Filter, each func(ID, []byte) error) (*Manifest, error) {
+	m := &Manifest{}
+	err := Split(r, func(chunk []byte) error {
+		id := IDOf(chunk)
+		if err := each(id, chunk); err != nil {
+			return err
+		}
+		m.Chunks = append(m.Chunks, ChunkRef{ID: id, Size: uint32(len(chunk)), Filter: f})
+		m.Size += int64(len(chunk))
+		return nil
+	})
+	if err != nil {
+		return m, err
+	}
+	if len(m.Chunks) > maxChunks {
+		return nil, fmt.Errorf("storage: file of %d chunks, limit %d", len(m.Chunks), maxChunks)
+	}
+	return m, nil
+}
+
+// GetFile writes the file named by cid to w, every block verified.
 func GetFile(s BlockStore, cid ID, w io.Writer) (*Manifest, error) {
+	m, err := ReadManifest(s, cid)
+	if err != nil {
+		return nil, err
+	}
+	return m, WriteChunks(s, cid, m, w)
+}
+
+// ReadManifest fetches and decodes the manifest named by cid, so that a
+// reader knows a file's size before it fetches the file.
+func ReadManifest(s BlockStore, cid ID) (*Manifest, error) {
 	body, err := s.Get(cid)
 	if err != nil {
 		return nil, err
 	}
-	m, err := DecodeManifest(body)
-	if err != nil {
-		return nil, err
-	}
+	return DecodeManifest(body)
+}
+
+// WriteChunks writes the chunks m lists to w in order, each verified and
+// checked against the size the manifest gives it. Up to InFlight chunks
+// are fetched ahead of the one being written.
+func WriteChunks(s BlockStore, cid ID, m *Manifest, w io.Writer) error {
 	type fetched struct {
 		data []byte
 		err  error
@@ -139,17 +173,17 @@ func GetFile(s BlockStore, cid ID, w io.Writer) (*Manifest, error) {
 		got := <-ahead[i]
 		ahead[i] = nil
 		if got.err != nil {
-			return nil, fmt.Errorf("storage: chunk %d of %s: %w", i, cid, got.err)
+			return fmt.Errorf("storage: chunk %d of %s: %w", i, cid, got.err)
 		}
 		if len(got.data) != int(c.Size) {
-			return nil, fmt.Errorf("%w: chunk %d of %s is %d bytes, manifest says %d", ErrCorrupt, i, cid, len(got.data), c.Size)
+			return fmt.Errorf("%w: chunk %d of %s is %d bytes, manifest says %d", ErrCorrupt, i, cid, len(got.data), c.Size)
 		}
 		start(i + InFlight)
 		if _, err := w.Write(got.data); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return m, nil
+	return nil
 }
 
 var _ BlockStore = (*Disk)(nil)

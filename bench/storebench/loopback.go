@@ -86,14 +86,14 @@ func profileLoopback(ctx context.Context, args []string, out *results) error {
 		runtime.MemProfileRate = 64 << 10
 	}
 	t0, c0 := time.Now(), cpuTime()
-	r, err := peers[0].StorePut(*file)
+	r, err := peers[0].StorePut(*file, "", nil)
 	if err != nil {
 		return err
 	}
 	put, putCPU := time.Since(t0), cpuTime()-c0
 	got := filepath.Join(*dir, "got")
 	t0, c0 = time.Now(), cpuTime()
-	if _, err := peers[1%*n].StoreGet(r.CID, got); err != nil {
+	if _, err := peers[1%*n].StoreGet(r.CID, got, nil); err != nil {
 		return err
 	}
 	get, getCPU := time.Since(t0), cpuTime()-c0

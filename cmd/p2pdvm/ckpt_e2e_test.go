@@ -319,6 +319,13 @@ func TestE2EManualRestart(t *testing.T) {
 	if code := sub.Wait(t, time.Minute); code != 137 {
 		t.Fatalf("killed job's submit exit %d, want 137", code)
 	}
+	// The killed job's last epoch stays pinned, for the restart.
+	pins, _, _ := cli(t, "store", "pins", "--peer", ps[0].Sock)
+	for _, cid := range e.CIDs {
+		if !strings.Contains(pins, cid+"  ckpt:"+id) {
+			t.Errorf("epoch %d's state %s is not pinned for job %s:\n%s", e.Epoch, cid, id, pins)
+		}
+	}
 	if _, errs, code := cli(t, "restart", "--peer", ps[0].Sock, "--epoch", "99", id); code == 0 || !strings.Contains(errs, "no committed epoch 99") {
 		t.Errorf("restart from a missing epoch: exit %d, %q", code, errs)
 	}

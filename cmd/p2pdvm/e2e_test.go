@@ -39,6 +39,11 @@ type peerProc = testutil.Peer
 
 func startPeers(t *testing.T, k int) []*peerProc { return testutil.StartPeers(t, binPath, k) }
 
+// startPeersArgs is startPeers with extra flags for every peer.
+func startPeersArgs(t *testing.T, k int, extra ...string) []*peerProc {
+	return testutil.StartPeers(t, binPath, k, extra...)
+}
+
 // cli runs the binary and returns stdout, stderr and the exit code.
 func cli(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
@@ -297,7 +302,7 @@ func TestE2EPeerDiesMidJob(t *testing.T) {
 // store put on one peer, store get on another: the same bytes, found by
 // the CID alone; bad CIDs and missing files fail in one line.
 func TestE2EStore(t *testing.T) {
-	ps := startPeers(t, 3)
+	ps := startPeersArgs(t, 3, "--gc-grace", "0s")
 	dir := t.TempDir()
 	in := filepath.Join(dir, "input.dat")
 	data := bytes.Repeat([]byte("p2pdvm block store "), 200000) // ~3.8 MB, several chunks
@@ -306,7 +311,8 @@ func TestE2EStore(t *testing.T) {
 	}
 	out, errs, code := cli(t, "store", "put", "--peer", ps[0].Sock, in)
 	cid := strings.TrimSpace(out)
-	if code != 0 || len(cid) != 64 {
+	if code != 0 || len(cid) != 64 || errs != "" {
+		// Not a terminal: no progress bar, nothing on stderr.
 		t.Fatalf("store put: exit %d, stdout %q, stderr %q", code, out, errs)
 	}
 	copyPath := filepath.Join(dir, "copy.dat")
@@ -351,4 +357,90 @@ func TestE2EStore(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "x")); err == nil {
 		t.Error("a failed get left a file behind")
 	}
+
+	// store put pinned the file on the putting peer; a file put with
+	// --no-pin is what gc frees, on every peer, and the pinned one stays.
+	pins, _, code := cli(t, "store", "pins", "--peer", ps[0].Sock)
+	if code != 0 || !strings.Contains(pins, cid+"  user") {
+		t.Errorf("store pins: exit %d:\n%s", code, pins)
+	}
+	scratch := filepath.Join(dir, "scratch.dat")
+	if err := os.WriteFile(scratch, bytes.Repeat([]byte("scratch data, not pinned "), 100000), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errs, code = cli(t, "store", "put", "--no-pin", "--peer", ps[1].Sock, scratch)
+	scid := strings.TrimSpace(out)
+	if code != 0 || len(scid) != 64 {
+		t.Fatalf("store put --no-pin: exit %d: %s", code, errs)
+	}
+	freed := 0
+	for _, p := range ps {
+		out, errs, code := cli(t, "store", "gc", "--json", "--peer", p.Sock)
+		var r struct{ Freed int }
+		if code != 0 || json.Unmarshal([]byte(out), &r) != nil {
+			t.Fatalf("store gc: exit %d, %q, %s", code, out, errs)
+		}
+		freed += r.Freed
+	}
+	if freed < 3*2 { // a manifest and at least one chunk, on each of 3 peers
+		t.Errorf("gc freed %d blocks, want the unpinned file's (at least 6)", freed)
+	}
+	if _, errs, code := cli(t, "store", "get", "--peer", ps[2].Sock, scid, "-o", filepath.Join(dir, "s")); code == 0 || !strings.Contains(errs, "no replica") {
+		t.Errorf("the unpinned file is still there after gc: exit %d, %s", code, errs)
+	}
+	if _, errs, code := cli(t, "store", "get", "--peer", ps[1].Sock, cid, "-o", copyPath); code != 0 {
+		t.Fatalf("store get of the pinned file after gc: exit %d: %s", code, errs)
+	}
+	if got, _ := os.ReadFile(copyPath); !bytes.Equal(got, data) {
+		t.Fatal("the pinned file changed after gc")
+	}
+	if _, errs, code := cli(t, "store", "unpin", "--peer", ps[0].Sock, cid); code != 0 {
+		t.Errorf("store unpin: exit %d: %s", code, errs)
+	}
+	if _, errs, code := cli(t, "store", "unpin", "--peer", ps[0].Sock, cid); code != 1 || !strings.Contains(errs, "not pinned") {
+		t.Errorf("second unpin: exit %d, %q", code, errs)
+	}
+}
+
+// A job's program and input files travel through the block store: the
+// hosts run the program from their own file cache, keyed by CID, and
+// each rank finds the input file in its working directory.
+func TestE2EJobFilesFromStore(t *testing.T) {
+	ps := startPeers(t, 3)
+	dir := t.TempDir()
+	prog := filepath.Join(dir, "show-input")
+	script := "#!/bin/sh\nprintf 'input says: '\ncat params.txt\n"
+	if err := os.WriteFile(prog, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	in := filepath.Join(dir, "params.txt")
+	if err := os.WriteFile(in, []byte("alpha=0.25\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errs, code := cli(t, "submit", "--peer", ps[0].Sock, "-n", "6", "--label", "--file", in, prog)
+	if code != 0 || strings.Count(out, "] input says: alpha=0.25\n") != 6 {
+		t.Fatalf("submit exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errs)
+	}
+	// Every host that ran a rank holds the program in its cache by CID;
+	// none has the old private copy directory.
+	hosts := 0
+	for _, p := range ps {
+		if _, err := os.Stat(filepath.Join(p.Dir, "bin")); err == nil {
+			t.Errorf("%s has a bin directory: the program came outside the store", p.Dir)
+		}
+		ents, _ := os.ReadDir(filepath.Join(p.Dir, "files"))
+		for _, e := range ents {
+			if b, _ := os.ReadFile(filepath.Join(p.Dir, "files", e.Name())); string(b) == script && len(e.Name()) == 64 {
+				hosts++
+			}
+		}
+	}
+	if hosts < 2 {
+		t.Errorf("the program is cached by CID on %d peers; 6 ranks on 3 peers should use at least 2", hosts)
+	}
+	_, errs, code = cli(t, "submit", "--peer", ps[0].Sock, "-n", "1", "--file", filepath.Join(dir, "missing"), prog)
+	if code != 1 || !strings.Contains(errs, "--file") {
+		t.Errorf("a missing --file: exit %d, %q", code, errs)
+	}
+	noOrphans(t, ps)
 }

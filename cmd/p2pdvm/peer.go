@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -16,6 +17,7 @@ import (
 func init() {
 	var listen, bootstrap *[]string
 	var data, security, logLevel *string
+	var repairEvery, gcGrace *time.Duration
 	register(&command{
 		name:    "peer",
 		summary: "run a long-lived peer of the DVM",
@@ -27,6 +29,8 @@ func init() {
 			bootstrap = fs.StringSlice("bootstrap", envList("BOOTSTRAP"), "peers to join through, /p2p/ID included; none means start a new DVM [$P2PDVM_BOOTSTRAP]")
 			data = fs.String("data", defaultDataDir(), "data dir: identity, sockets, cache, logs [$P2PDVM_DATA]")
 			security = fs.String("security", env("SECURITY", def.Security), "preferred secure channel: tls or noise [$P2PDVM_SECURITY]")
+			repairEvery = fs.Duration("repair-interval", def.RepairInterval, "how often to check held blocks' replicas and renew pins (0: never)")
+			gcGrace = fs.Duration("gc-grace", def.GCGrace, "store gc never frees blocks written more recently than this")
 			logLevel = fs.String("log-level", env("LOG_LEVEL", "info"), "debug, info, warn or error [$P2PDVM_LOG_LEVEL]")
 		},
 		run: func(fs *pflag.FlagSet, args []string) int {
@@ -39,6 +43,7 @@ func init() {
 			}
 			cfg := dvm.DefaultConfig(*data)
 			cfg.ListenAddrs, cfg.Bootstrap, cfg.Security = *listen, *bootstrap, *security
+			cfg.RepairInterval, cfg.GCGrace = *repairEvery, *gcGrace
 			cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 			defer stop()

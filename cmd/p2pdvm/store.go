@@ -6,60 +6,60 @@ import (
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/pflag"
 
 	"github.com/p2pdvm/p2pdvm/dvm"
+	"github.com/p2pdvm/p2pdvm/storage"
 )
 
 func init() {
-	var sock, out *string
-	var asJSON *bool
+	var sock, out, reason *string
+	var asJSON, noPin *bool
 	register(&command{
 		name:    "store",
 		summary: "put files into the DVM's block store and get them back by content id",
-		usage:   "put FILE... | get CID [-o FILE] | stat CID | ls",
+		usage:   "put FILE... | get CID [-o FILE] | stat CID | ls | pin CID | unpin CID | pins | gc",
 		example: "cid=$(p2pdvm store put input.dat) && p2pdvm store get $cid -o copy.dat",
 		flags: func(fs *pflag.FlagSet) {
 			sock = socketFlag(fs)
 			out = fs.StringP("output", "o", "", "get: where to write the file (default: the CID in the current directory)")
+			reason = fs.String("reason", dvm.PinUser, "put, pin, unpin: who holds the pin (unpin --reason '' removes every pin on the CID)")
+			noPin = fs.Bool("no-pin", false, "put: do not pin (gc may free the file once it is older than the peer's grace period)")
 			asJSON = fs.Bool("json", false, "print JSON for scripts")
 			fs.SetInterspersed(true)
 		},
 		run: func(_ *pflag.FlagSet, args []string) int {
 			cl := &dvm.Client{Socket: *sock}
 			if len(args) == 0 {
-				return fail("store", fmt.Errorf("say put, get, stat or ls (see p2pdvm store --help)"))
+				return fail("store", fmt.Errorf("say put, get, stat, ls, pin, unpin, pins or gc (see p2pdvm store --help)"))
+			}
+			oneCID := func() (string, error) {
+				if len(args) != 2 {
+					return "", fmt.Errorf("want exactly one CID")
+				}
+				return args[1], nil
 			}
 			switch args[0] {
 			case "put":
-				return storePut(cl, args[1:], *asJSON)
+				r := *reason
+				if *noPin {
+					r = ""
+				}
+				return storePut(cl, args[1:], r, *asJSON)
 			case "get":
-				if len(args) != 2 {
-					return fail("store get", fmt.Errorf("want exactly one CID"))
-				}
-				dst := *out
-				if dst == "" {
-					dst = args[1]
-				}
-				abs, err := filepath.Abs(dst)
+				cid, err := oneCID()
 				if err != nil {
 					return fail("store get", err)
 				}
-				r, err := cl.StoreGet(args[1], abs)
-				if err != nil {
-					return fail("store get", err)
-				}
-				if *asJSON {
-					return printJSON(r)
-				}
-				fmt.Fprintf(os.Stderr, "%s: %d bytes in %d chunks\n", dst, r.Size, r.Chunks)
-				return 0
+				return storeGet(cl, cid, *out, *asJSON)
 			case "stat":
-				if len(args) != 2 {
-					return fail("store stat", fmt.Errorf("want exactly one CID"))
+				cid, err := oneCID()
+				if err != nil {
+					return fail("store stat", err)
 				}
-				st, err := cl.StoreStat(args[1])
+				st, err := cl.StoreStat(cid)
 				if err != nil {
 					return fail("store stat", err)
 				}
@@ -76,21 +76,78 @@ func init() {
 					return printJSON(bs)
 				}
 				tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "BLOCK\tSTORED BYTES")
+				fmt.Fprintln(tw, "BLOCK\tSTORED BYTES\tWRITTEN")
 				for _, b := range bs {
-					fmt.Fprintf(tw, "%s\t%d\n", b.ID, b.Size)
+					fmt.Fprintf(tw, "%s\t%d\t%s\n", b.ID, b.Size, b.Written.Format(time.DateTime))
 				}
 				tw.Flush()
 				return 0
+			case "pin", "unpin":
+				cid, err := oneCID()
+				if err == nil && args[0] == "pin" {
+					err = cl.StorePin(cid, *reason)
+				} else if err == nil {
+					err = cl.StoreUnpin(cid, *reason)
+				}
+				if err != nil {
+					return fail("store "+args[0], err)
+				}
+				return 0
+			case "pins":
+				ps, err := cl.StorePins()
+				if err != nil {
+					return fail("store pins", err)
+				}
+				if *asJSON {
+					return printJSON(ps)
+				}
+				for _, p := range ps {
+					fmt.Printf("%s  %s\n", p.CID, strings.Join(p.Reasons, ","))
+				}
+				return 0
+			case "gc":
+				r, err := cl.StoreGC()
+				if err != nil {
+					return fail("store gc", err)
+				}
+				if *asJSON {
+					return printJSON(r)
+				}
+				fmt.Printf("freed %d blocks (%d bytes); kept %d referenced by pins, %d written in the last grace period\n",
+					r.Freed, r.FreedBytes, r.Kept[storage.GCLeased]+r.Kept[storage.GCPinned], r.Kept[storage.GCYoung])
+				return 0
 			}
-			return fail("store", fmt.Errorf("unknown subcommand %q: say put, get, stat or ls", args[0]))
+			return fail("store", fmt.Errorf("unknown subcommand %q: say put, get, stat, ls, pin, unpin, pins or gc", args[0]))
 		},
 	})
 }
 
+// storeGet writes the file named by cid to dst (the CID itself in the
+// current directory by default).
+func storeGet(cl *dvm.Client, cid, dst string, asJSON bool) int {
+	if dst == "" {
+		dst = cid
+	}
+	abs, err := filepath.Abs(dst)
+	if err != nil {
+		return fail("store get", err)
+	}
+	progress, done := transferBar("get")
+	r, err := cl.StoreGet(cid, abs, progress)
+	done()
+	if err != nil {
+		return fail("store get", err)
+	}
+	if asJSON {
+		return printJSON(r)
+	}
+	fmt.Fprintf(os.Stderr, "%s: %d bytes in %d chunks\n", dst, r.Size, r.Chunks)
+	return 0
+}
+
 // storePut prints one CID per file, in order, like sha256sum prints sums,
 // so that scripts can take them from stdout.
-func storePut(cl *dvm.Client, files []string, asJSON bool) int {
+func storePut(cl *dvm.Client, files []string, reason string, asJSON bool) int {
 	if len(files) == 0 {
 		return fail("store put", fmt.Errorf("no file to put"))
 	}
@@ -100,7 +157,9 @@ func storePut(cl *dvm.Client, files []string, asJSON bool) int {
 		if err != nil {
 			return fail("store put", err)
 		}
-		r, err := cl.StorePut(abs)
+		progress, done := transferBar("put " + filepath.Base(f))
+		r, err := cl.StorePut(abs, reason, progress)
+		done()
 		if err != nil {
 			return fail("store put", err)
 		}
@@ -132,7 +191,7 @@ func printStat(st dvm.FileStat) int {
 	if short == 0 {
 		fmt.Printf("replicas: complete: every block is on the peers closest to it\n\n")
 	} else {
-		fmt.Printf("replicas: %d of %d blocks have fewer copies than wanted (a read repairs them)\n\n", short, len(st.Blocks))
+		fmt.Printf("replicas: %d of %d blocks have fewer copies than wanted (a read or the next repair round fixes them)\n\n", short, len(st.Blocks))
 	}
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "BLOCK\tSIZE\tSTORED\tREPLICAS\tHOLDERS")

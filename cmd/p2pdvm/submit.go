@@ -88,6 +88,7 @@ func (jf jobFlags) spec(args []string) (dvm.Spec, error) {
 func init() {
 	var jf jobFlags
 	var sock *string
+	var files *[]string
 	register(&command{
 		name:    "submit",
 		summary: "run an MPI program's ranks on the DVM and stream their output (like mpiexec)",
@@ -96,9 +97,13 @@ func init() {
 		flags: func(fs *pflag.FlagSet) {
 			jf = addJobFlags(fs)
 			sock = socketFlag(fs)
+			files = fs.StringArray("file", nil, "an input file, copied into every rank's working directory under its base name; repeatable")
 		},
 		run: func(_ *pflag.FlagSet, args []string) int {
 			spec, err := jf.spec(args)
+			if err == nil {
+				spec.Files, err = absFiles(*files)
+			}
 			if err != nil {
 				return fail("submit", err)
 			}
@@ -268,4 +273,22 @@ func (p *printer) flush() {
 		}
 	}
 	clear(p.part)
+}
+
+// absFiles checks --file arguments here, so a typo fails before anything
+// starts, and makes them absolute for the peer.
+func absFiles(files []string) ([]string, error) {
+	var out []string
+	for _, f := range files {
+		st, err := os.Stat(f)
+		if err != nil || !st.Mode().IsRegular() {
+			return nil, fmt.Errorf("--file %s: not a regular file", f)
+		}
+		abs, err := filepath.Abs(f)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, abs)
+	}
+	return out, nil
 }

@@ -36,14 +36,15 @@ func (p *Peer) Kill() {
 
 // StartPeers starts k peer processes of the binary bin on loopback, each
 // joining through the first, and waits until each is connected to all
-// the others. They are stopped with SIGTERM when the test ends.
-func StartPeers(t *testing.T, bin string, k int) []*Peer {
+// the others; extra flags go to every peer. They are stopped with SIGTERM
+// when the test ends.
+func StartPeers(t *testing.T, bin string, k int, extra ...string) []*Peer {
 	t.Helper()
 	base := t.TempDir()
 	var ps []*Peer
 	for i := 0; i < k; i++ {
 		dir := filepath.Join(base, fmt.Sprint(i))
-		args := []string{"peer", "--listen", "/ip4/127.0.0.1/tcp/0", "--data", dir}
+		args := append([]string{"peer", "--listen", "/ip4/127.0.0.1/tcp/0", "--data", dir}, extra...)
 		if i > 0 {
 			args = append(args, "--bootstrap", ps[0].Addr)
 		}

@@ -30,6 +30,7 @@ const (
 	TypeBlockGet  byte = 31 // peer -> peer: block ID (32 bytes)
 	TypeBlockData byte = 32 // peer -> peer: a stored block, the answer to TypeBlockGet
 	TypeBlockHas  byte = 33 // peer -> peer: block ID; the reply's body is the stored size
+	TypeLeases    byte = 34 // peer -> peer: lease end (8 bytes, Unix ns) then block IDs; the reply's body counts those held
 )
 
 // HeaderLen is the length prefix plus the type byte.

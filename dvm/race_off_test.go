@@ -1,0 +1,5 @@
+//go:build !race
+
+package dvm
+
+const raceEnabled = false
