@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -68,16 +69,16 @@ func getAll(t *testing.T, p *Peer, cid storage.ID) []byte {
 
 // interruptedStore lets n block puts through and fails the rest: a put
 // whose peer or network goes away half-way.
+// PutFile puts several blocks at once, hence the atomic count.
 type interruptedStore struct {
 	storage.BlockStore
-	left int
+	left atomic.Int64
 }
 
 func (s *interruptedStore) Put(id storage.ID, stored []byte) error {
-	if s.left == 0 {
+	if s.left.Add(-1) < 0 {
 		return errors.New("connection lost")
 	}
-	s.left--
 	return s.BlockStore.Put(id, stored)
 }
 
@@ -165,7 +166,8 @@ func TestStoreOn20Peers(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s := &interruptedStore{BlockStore: peers[2].Blocks(), left: len(m.Chunks) / 2}
+		s := &interruptedStore{BlockStore: peers[2].Blocks()}
+		s.left.Store(int64(len(m.Chunks) / 2))
 		if _, _, err := storage.PutFile(s, bytes.NewReader(data), storage.FilterNone); err == nil {
 			t.Fatal("the interrupted put succeeded")
 		}

@@ -10,22 +10,36 @@ import (
 
 // slowStore is an in-memory BlockStore whose puts take a while, so that
 // concurrent ones overlap, and which fails every put after failAfter.
+// A put waits (up to a second) for a second one to start: cutting the
+// next chunk is slow under the race detector, and overlap is what the
+// test is about, not a race against the chunker.
 type slowStore struct {
 	mu        sync.Mutex
 	blocks    map[ID][]byte
 	puts      int
 	now, most int // puts in progress, and the most at once
 	failAfter int
+	overlap   chan struct{} // closed once two puts were in progress
 }
 
 func (s *slowStore) Put(id ID, stored []byte) error {
 	s.mu.Lock()
+	if s.overlap == nil {
+		s.overlap = make(chan struct{})
+	}
 	s.puts++
 	n := s.puts
 	s.now++
 	s.most = max(s.most, s.now)
+	if s.now == 2 && s.most == 2 {
+		close(s.overlap)
+	}
+	overlap := s.overlap
 	s.mu.Unlock()
-	time.Sleep(2 * time.Millisecond)
+	select {
+	case <-overlap:
+	case <-time.After(time.Second):
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.now--

@@ -5,22 +5,23 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 )
 
 // failingStore accepts n puts and fails every later one, as a put whose
 // peer or network goes away half-way.
+// PutFile puts several blocks at once, hence the atomic count.
 type failingStore struct {
 	*Disk
-	left int
+	left atomic.Int64
 }
 
 func (s *failingStore) Put(id ID, stored []byte) error {
-	if s.left == 0 {
+	if s.left.Add(-1) < 0 {
 		return errors.New("interrupted")
 	}
-	s.left--
 	return s.Disk.Put(id, stored)
 }
 
@@ -37,7 +38,8 @@ func TestInterruptedPutLeavesNoManifest(t *testing.T) {
 		t.Fatalf("%v, %d chunks", err, len(m.Chunks))
 	}
 	for _, n := range []int{0, len(m.Chunks) / 2, len(m.Chunks)} {
-		fs := &failingStore{Disk: d, left: n}
+		fs := &failingStore{Disk: d}
+		fs.left.Store(int64(n))
 		if _, _, err := PutFile(fs, bytes.NewReader(data), FilterNone); err == nil {
 			t.Fatalf("put with %d of %d chunk puts allowed succeeded", n, len(m.Chunks))
 		}
