@@ -178,6 +178,7 @@ func (p *Peer) blockCall(ctx context.Context, to peer.ID, typ byte, parts ...[]b
 	for _, b := range parts {
 		n += len(b)
 	}
+	p.noteBulk(n)
 	_, err = s.Write(wire.AppendFrameHeader(nil, typ, n))
 	for _, b := range parts {
 		if err == nil && len(b) > 0 {
@@ -195,6 +196,7 @@ func (p *Peer) blockCall(ctx context.Context, to peer.ID, typ byte, parts ...[]b
 		_ = s.Reset()
 		return nil, fmt.Errorf("%w: no reply: %v", wire.ErrUnavailable, err)
 	case rtyp == wire.TypeBlockData && typ == wire.TypeBlockGet:
+		p.noteBulk(len(rbody))
 		return append([]byte(nil), rbody...), nil
 	case rtyp != wire.TypeReply:
 		return nil, fmt.Errorf("%w: block reply frame type %d", wire.ErrMalformed, rtyp)
@@ -238,6 +240,7 @@ func (p *Peer) serveBlock(s network.Stream) {
 	var reply wire.Reply
 	switch typ {
 	case wire.TypeBlockPut:
+		p.noteBulk(len(body))
 		if err := p.blocks.Put(id, body[32:]); err != nil {
 			reply = errReply(blockErr(err))
 		}
@@ -251,6 +254,7 @@ func (p *Peer) serveBlock(s network.Stream) {
 	case wire.TypeBlockGet:
 		stored, err := p.blocks.GetStored(id)
 		if err == nil {
+			p.noteBulk(len(stored))
 			_ = wire.WriteFrame(s, wire.TypeBlockData, stored)
 			return
 		}

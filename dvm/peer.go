@@ -41,6 +41,7 @@ type Peer struct {
 	pins    *storage.PinSet
 	leases  *storage.Leases
 	upkeep  upkeep        // background repair and pin renewal
+	rel     releaser      // returns memory after bursts of block traffic
 	out     *outbound     // data plane: streams and location cache
 	in      *inbound      // data plane: reordering per (job, src, dst)
 	jobs    *submitTable  // submitter role
@@ -150,6 +151,7 @@ func NewWithHost(cfg Config, h host.Host) (*Peer, error) {
 	if cfg.RepairInterval > 0 {
 		p.goFunc(p.runUpkeep)
 	}
+	p.goFunc(p.releaseAfterBursts)
 	return p, nil
 }
 
