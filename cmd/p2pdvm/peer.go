@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -47,6 +48,17 @@ func init() {
 			cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 			defer stop()
+			// For developers: a CPU profile of the peer's whole life.
+			if path := os.Getenv("P2PDVM_CPUPROFILE"); path != "" {
+				f, err := os.Create(path)
+				if err != nil {
+					return fail("peer", err)
+				}
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return fail("peer", err)
+				}
+				defer func() { pprof.StopCPUProfile(); f.Close() }()
+			}
 			p, err := dvm.New(ctx, cfg)
 			if err != nil {
 				return fail("peer", err)
