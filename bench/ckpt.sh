@@ -22,7 +22,8 @@ epoch_stats() {
 	put "$row" epochs "$(printf '%s' "$json" | grep -c '"epoch":' || true)"
 	local k
 	for k in bytes stored new; do
-		printf '%s' "$json" | grep -o "\"$k\": *[0-9]*" | sed 's/.*: *//' |
+		# No epoch at all (the run ended before its first) matches nothing.
+		{ printf '%s' "$json" | grep -o "\"$k\": *[0-9]*" || true; } | sed 's/.*: *//' |
 			while read -r v; do put "$row" "epoch_$k" "$v"; done
 	done
 }
