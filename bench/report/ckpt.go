@@ -41,6 +41,12 @@ func (p *report) ckptSection() []target {
 			ts = append(ts, target{name, none.why + with.why, verdict(false, false)})
 			continue
 		}
+		if !epochs.ok || epochs.med < 1 {
+			// A run shorter than the interval takes no checkpoint at all:
+			// its time says nothing about the overhead.
+			ts = append(ts, target{name, fmt.Sprintf("no epoch in a run (%s s runs, interval %s)", num(with.med), every), verdict(false, false)})
+			continue
+		}
 		x := with.med/none.med - 1
 		ts = append(ts, target{name, fmt.Sprintf("%+.1f%% (%s vs %s s)", 100*x, num(with.med), num(none.med)),
 			verdict(x <= 0.05 && sum == "OK", true)})
