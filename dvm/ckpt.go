@@ -298,10 +298,8 @@ func (p *Peer) Restart(ctx context.Context, id string, epoch int) (*Job, error) 
 	if old == nil {
 		return nil, fmt.Errorf("%w: %s was not submitted from this peer (only the job's owner may restart it)", ErrNoSuchJob, id)
 	}
-	old.mu.Lock()
-	rec := old.recordLocked()
-	maxRestarts := old.core.maxRestarts
-	old.mu.Unlock()
+	rec := old.record()
+	maxRestarts := old.core.maxRestarts // set before the job started
 	if !rec.State.Terminal() || rec.State == JobDone {
 		return nil, fmt.Errorf("job %s is %s: only a failed or killed job can be restarted", id, rec.State)
 	}

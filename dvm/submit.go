@@ -322,23 +322,19 @@ func (j *Job) output(rank int, fd byte, data []byte) {
 }
 
 func (j *Job) exit(run, rank int, e wire.Exit, st RankState) {
-	j.mu.Lock()
-	if run != j.core.rec.Run {
-		// A rank of a run that a restart replaced, ending as it was told.
-		j.mu.Unlock()
-		return
+	if j.currentRun() != run {
+		return // a rank of a run that a restart replaced, ending as told
 	}
-	lost := j.core.rec.Ranks[rank].Host
-	j.mu.Unlock()
 	if e.Err != "" {
 		j.output(rank, wire.TypeStderr, []byte("p2pdvm: "+e.Err+"\n"))
 	}
 	j.mu.Lock()
-	if run != j.core.rec.Run {
+	if run != j.core.rec.Run { // a restart began meanwhile
 		j.mu.Unlock()
 		return
 	}
-	hosts := j.rankHostsLocked() // before a restart forgets them
+	// Before a restart forgets them: the lost host and the run's hosts.
+	lost, hosts := j.core.rec.Ranks[rank].Host, j.rankHostsLocked()
 	a := j.core.exited(rank, e.Code, e.Signal, st)
 	j.notifyLocked()
 	j.mu.Unlock()
