@@ -1,0 +1,410 @@
+package floc
+
+import (
+	"cmp"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+)
+
+// Dest names a destination rank of one run of a job.
+type Dest struct {
+	Job  string
+	Rank int
+}
+
+// Shortcut is a cached location of a destination, used to send to its
+// host directly.
+type Shortcut struct {
+	Dest      Dest
+	Host      peer.ID
+	Version   uint64
+	Installed time.Time
+	Validated time.Time // last time a routed reply confirmed Host/Version
+	LastUsed  time.Time // last message sent over it; Installed until the first
+	Msgs      uint64    // messages sent over it
+	Bytes     uint64
+}
+
+// Stats counts what the Table did since New.
+type Stats struct {
+	Held        int    // shortcuts now
+	Installed   uint64 // ever installed, replacements included
+	Invalidated uint64 // dropped because the location's version changed, or by Invalidate
+	Evicted     uint64 // dropped for MaxShortcuts (LRU)
+	Quiet       uint64 // dropped by Sweep for no traffic
+	ViaShortcut uint64 // messages Next sent by a shortcut
+	Routed      uint64 // messages Next sent routed
+}
+
+// entry is everything known about one destination. Entries sit on two
+// intrusive lists so that both LRU orders cost pointer updates and no
+// allocation on the message path.
+type entry struct {
+	dest    Dest
+	win     window
+	links   [2]links
+	held    bool      // sc is a live shortcut
+	sc      Shortcut  // valid when held
+	recheck time.Time // after this, the next message goes routed to revalidate sc
+}
+
+// Table is safe for concurrent use.
+type Table struct {
+	mu    sync.Mutex
+	cfg   Config
+	now   func() time.Time
+	t0    time.Time     // ticks count from here, so they stay small and non-negative
+	width time.Duration // of one tick: Window/Buckets
+	m     map[Dest]*entry
+	seen  list // every counted destination, most recently sent to first
+	used  list // destinations holding a shortcut, most recently used first
+	hosts map[peer.ID]int
+	st    Stats
+}
+
+// New returns an empty Table. now == nil means time.Now. New panics if
+// cfg does not pass Validate: a bad policy is the caller's bug, and
+// Validate is there to catch it where the config is read.
+func New(cfg Config, now func() time.Time) *Table {
+	if err := cfg.Validate(); err != nil {
+		panic(err)
+	}
+	if now == nil {
+		now = time.Now
+	}
+	t := &Table{
+		cfg:   cfg,
+		now:   now,
+		t0:    now(),
+		m:     map[Dest]*entry{},
+		seen:  list{k: bySeen},
+		used:  list{k: byUse},
+		hosts: map[peer.ID]int{},
+	}
+	if cfg.Enabled {
+		t.width = cfg.Window / time.Duration(cfg.Buckets)
+	}
+	return t
+}
+
+func (t *Table) tick(now time.Time) int64 {
+	d := now.Sub(t.t0)
+	if d < 0 {
+		return 0
+	}
+	return int64(d / t.width)
+}
+
+// Next records one message of n bytes to d and says how to send it.
+// ok: send straight to sc.Host (the shortcut's Msgs/Bytes/LastUsed are
+// updated). !ok: route it through the owner; want reports that d is chatty
+// now (or its shortcut is due for Refresh), so the caller should pass the
+// routed reply's location to Learned.
+//
+// Switching between the routed and the direct path lets a message overtake
+// an earlier one to the same destination; the caller must order them if it
+// needs to.
+func (t *Table) Next(d Dest, n int) (sc Shortcut, ok bool, want bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !t.cfg.Enabled {
+		t.st.Routed++
+		return Shortcut{}, false, false
+	}
+	now := t.now()
+	tk := t.tick(now)
+	e := t.m[d]
+	if e == nil {
+		e = t.track(d, tk)
+	} else {
+		t.seen.moveToFront(e)
+	}
+	bytes := int64(max(n, 0))
+	e.win.add(tk, bytes)
+	if e.held {
+		if t.cfg.Refresh > 0 && now.After(e.recheck) {
+			// Ask again one Refresh later if this reply is lost, so the
+			// owner is consulted at least that often while the shortcut
+			// is in use.
+			e.recheck = now.Add(t.cfg.Refresh)
+			t.st.Routed++
+			return Shortcut{}, false, true
+		}
+		e.sc.Msgs++
+		e.sc.Bytes += uint64(bytes)
+		e.sc.LastUsed = now
+		t.used.moveToFront(e)
+		t.st.ViaShortcut++
+		return e.sc, true, false
+	}
+	t.st.Routed++
+	return Shortcut{}, false, e.win.chatty(&t.cfg)
+}
+
+// track starts counting d, forgetting the least recently seen destination
+// without a shortcut if MaxTracked are counted already. Its entry is
+// reused, so a Table at capacity allocates only for the map.
+func (t *Table) track(d Dest, tk int64) *entry {
+	var e *entry
+	if t.seen.n >= t.cfg.MaxTracked {
+		// Validate's MaxTracked > MaxShortcuts guarantees one is found
+		// within Held+1 steps from the back.
+		e = t.seen.back
+		for e.held {
+			e = e.links[bySeen].prev
+		}
+		t.forget(e)
+		e.win.reset(tk)
+		*e = entry{win: e.win}
+	} else {
+		e = &entry{win: newWindow(t.cfg.Buckets, tk)}
+	}
+	e.dest = d
+	t.m[d] = e
+	t.seen.pushFront(e)
+	return e
+}
+
+func (t *Table) forget(e *entry) {
+	t.seen.remove(e)
+	delete(t.m, e.dest)
+}
+
+// Learned is told the location a routed reply carried for d. If d has a
+// shortcut with the same Host and Version it is revalidated; a newer
+// Version, or another Host, replaces it (counted as Invalidated). An older
+// Version is ignored: versions grow with every move, so that reply was
+// overtaken by the one the shortcut came from. With no shortcut, one is
+// installed if d is chatty in the current window, evicting the least
+// recently used past MaxShortcuts. An empty host is ignored.
+//
+// It returns the host that just gained its first shortcut ("" if none: the
+// caller protects that connection) and the hosts that lost their last one
+// (the caller unprotects them). A host is never in both.
+func (t *Table) Learned(d Dest, host peer.ID, version uint64) (added peer.ID, removed []peer.ID) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !t.cfg.Enabled || host == "" {
+		return "", nil
+	}
+	e := t.m[d]
+	if e == nil {
+		return "", nil
+	}
+	now := t.now()
+	if e.held {
+		if e.sc.Host == host && e.sc.Version == version {
+			e.sc.Validated = now
+			e.recheck = now.Add(t.cfg.Refresh)
+			return "", nil
+		}
+		if version < e.sc.Version {
+			return "", nil
+		}
+		// Count the new host before releasing the old one: when they
+		// are the same host, its count never touches zero, so the caller
+		// is not told to unprotect a connection it still uses.
+		added = t.acquire(host)
+		old := e.sc.Host
+		e.sc = Shortcut{Dest: d, Host: host, Version: version, Installed: now, Validated: now, LastUsed: now}
+		e.recheck = now.Add(t.cfg.Refresh)
+		t.used.moveToFront(e)
+		t.st.Invalidated++
+		t.st.Installed++
+		if t.release(old) {
+			removed = append(removed, old)
+		}
+		return added, removed
+	}
+	e.win.advance(t.tick(now))
+	if !e.win.chatty(&t.cfg) {
+		return "", nil
+	}
+	added = t.acquire(host)
+	e.held = true
+	e.sc = Shortcut{Dest: d, Host: host, Version: version, Installed: now, Validated: now, LastUsed: now}
+	e.recheck = now.Add(t.cfg.Refresh)
+	t.used.pushFront(e)
+	t.st.Installed++
+	// The new shortcut is at the front, so it is never its own victim,
+	// and a victim on the same host kept that host's count above zero
+	// through acquire, so no host is both added and removed.
+	for t.used.n > t.cfg.MaxShortcuts {
+		removed = t.drop(t.used.back, removed)
+		t.st.Evicted++
+	}
+	return added, removed
+}
+
+// Invalidate drops d's shortcut (its host refused the message or the
+// stream broke). d's traffic is still counted, so if d stays chatty its
+// next routed message asks for the location again.
+func (t *Table) Invalidate(d Dest) (removed []peer.ID) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	e := t.m[d]
+	if e == nil || !e.held {
+		return nil
+	}
+	t.st.Invalidated++
+	return t.drop(e, nil)
+}
+
+// DropJob drops every shortcut and counter of job (the run ended). The
+// dropped shortcuts are not counted in Stats other than Held. removed is
+// sorted.
+func (t *Table) DropJob(job string) (removed []peer.ID) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for d, e := range t.m {
+		if d.Job != job {
+			continue
+		}
+		if e.held {
+			removed = t.drop(e, removed)
+		}
+		t.forget(e)
+	}
+	slices.Sort(removed)
+	return removed
+}
+
+// Sweep drops shortcuts unused for Quiet and forgets counters of
+// destinations idle for a whole window; call it periodically (once a
+// Window is plenty).
+func (t *Table) Sweep() (removed []peer.ID) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !t.cfg.Enabled {
+		return nil
+	}
+	now := t.now()
+	for e := t.used.back; e != nil && now.Sub(e.sc.LastUsed) >= t.cfg.Quiet; e = t.used.back {
+		removed = t.drop(e, removed)
+		t.st.Quiet++
+	}
+	// seen is in order of last message, so the idle counters are a run
+	// at the back, interrupted only by shortcut holders, which stay.
+	tk := t.tick(now)
+	for e := t.seen.back; e != nil; {
+		prev := e.links[bySeen].prev
+		if !e.held {
+			e.win.advance(tk)
+			if e.win.msgs > 0 {
+				break
+			}
+			t.forget(e)
+		}
+		e = prev
+	}
+	return removed
+}
+
+// drop ends e's shortcut, appending its host to removed if that was the
+// host's last one. e's counter stays.
+func (t *Table) drop(e *entry, removed []peer.ID) []peer.ID {
+	t.used.remove(e)
+	e.held = false
+	h := e.sc.Host
+	e.sc = Shortcut{}
+	if t.release(h) {
+		removed = append(removed, h)
+	}
+	return removed
+}
+
+// acquire counts one more shortcut to h and returns h if it is the first.
+func (t *Table) acquire(h peer.ID) peer.ID {
+	t.hosts[h]++
+	if t.hosts[h] == 1 {
+		return h
+	}
+	return ""
+}
+
+// release counts one shortcut less to h and reports whether it was the last.
+func (t *Table) release(h peer.ID) bool {
+	t.hosts[h]--
+	if t.hosts[h] > 0 {
+		return false
+	}
+	delete(t.hosts, h)
+	return true
+}
+
+// Shortcuts returns the shortcuts held, sorted by Dest (Job, Rank).
+func (t *Table) Shortcuts() []Shortcut {
+	t.mu.Lock()
+	out := make([]Shortcut, 0, t.used.n)
+	for e := t.used.front; e != nil; e = e.links[byUse].next {
+		out = append(out, e.sc)
+	}
+	t.mu.Unlock()
+	slices.SortFunc(out, func(a, b Shortcut) int {
+		return cmp.Or(cmp.Compare(a.Dest.Job, b.Dest.Job), cmp.Compare(a.Dest.Rank, b.Dest.Rank))
+	})
+	return out
+}
+
+// Stats returns the counters since New.
+func (t *Table) Stats() Stats {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	s := t.st
+	s.Held = t.used.n
+	return s
+}
+
+// The two orders an entry sits in.
+const (
+	byUse  = 0 // Table.used
+	bySeen = 1 // Table.seen
+)
+
+type links struct{ prev, next *entry }
+
+// list is an intrusive doubly linked list through entry.links[k].
+type list struct {
+	k           int
+	front, back *entry
+	n           int
+}
+
+func (l *list) pushFront(e *entry) {
+	lk := &e.links[l.k]
+	lk.prev, lk.next = nil, l.front
+	if l.front != nil {
+		l.front.links[l.k].prev = e
+	} else {
+		l.back = e
+	}
+	l.front = e
+	l.n++
+}
+
+func (l *list) remove(e *entry) {
+	lk := &e.links[l.k]
+	if lk.prev != nil {
+		lk.prev.links[l.k].next = lk.next
+	} else {
+		l.front = lk.next
+	}
+	if lk.next != nil {
+		lk.next.links[l.k].prev = lk.prev
+	} else {
+		l.back = lk.prev
+	}
+	lk.prev, lk.next = nil, nil
+	l.n--
+}
+
+func (l *list) moveToFront(e *entry) {
+	if l.front == e {
+		return
+	}
+	l.remove(e)
+	l.pushFront(e)
+}
