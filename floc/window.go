@@ -6,7 +6,8 @@ package floc
 // instead of a sum over the buckets on every message.
 type window struct {
 	b     []bucket
-	head  int64 // tick of the newest bucket, b[head%len(b)]
+	head  int64 // tick of the newest bucket
+	i     int   // where the newest bucket is in b; a cursor, not head%len(b), to spare a division a message
 	msgs  int64
 	bytes int64
 }
@@ -24,7 +25,7 @@ func newWindow(buckets int, tick int64) window {
 // that a forgotten counter's memory serves the next one.
 func (w *window) reset(tick int64) {
 	clear(w.b)
-	w.head, w.msgs, w.bytes = tick, 0, 0
+	w.head, w.i, w.msgs, w.bytes = tick, 0, 0, 0
 }
 
 // advance expires the buckets that fell out of the window by tick. A tick
@@ -34,23 +35,24 @@ func (w *window) advance(tick int64) {
 	if tick <= w.head {
 		return
 	}
-	n := int64(len(w.b))
-	if tick-w.head >= n {
+	if tick-w.head >= int64(len(w.b)) {
 		w.reset(tick)
 		return
 	}
-	for t := w.head + 1; t <= tick; t++ {
-		old := &w.b[t%n]
+	for ; w.head < tick; w.head++ {
+		if w.i++; w.i == len(w.b) {
+			w.i = 0
+		}
+		old := &w.b[w.i]
 		w.msgs -= old.msgs
 		w.bytes -= old.bytes
 		*old = bucket{}
 	}
-	w.head = tick
 }
 
 func (w *window) add(tick int64, n int64) {
 	w.advance(tick)
-	cur := &w.b[w.head%int64(len(w.b))]
+	cur := &w.b[w.i]
 	cur.msgs++
 	cur.bytes += n
 	w.msgs++
