@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -43,46 +44,59 @@ type Stats struct {
 // intrusive lists so that both LRU orders cost pointer updates and no
 // allocation on the message path.
 type entry struct {
-	dest    Dest
-	win     window
-	links   [2]links
-	held    bool      // sc is a live shortcut
-	sc      Shortcut  // valid when held
-	recheck time.Time // after this, the next message goes routed to revalidate sc
+	dest  Dest
+	win   window
+	links [2]links
+	held  bool     // sc is a live shortcut
+	sc    Shortcut // valid when held
+	// Clock readings (see Table.clock) kept beside sc's times, which are
+	// for the caller: comparing these costs no time.Time arithmetic.
+	used    time.Duration // sc.LastUsed
+	recheck time.Duration // after this, the next message goes routed to revalidate sc
 }
 
 // Table is safe for concurrent use.
 type Table struct {
 	mu    sync.Mutex
 	cfg   Config
-	now   func() time.Time
-	t0    time.Time     // ticks count from here, so they stay small and non-negative
-	width time.Duration // of one tick: Window/Buckets
-	m     map[Dest]*entry
-	seen  list // every counted destination, most recently sent to first
-	used  list // destinations holding a shortcut, most recently used first
-	hosts map[peer.ID]int
-	st    Stats
+	now   func() time.Time // nil: the real clock
+	t0    time.Time        // the clock counts from here, so ticks stay small and non-negative
+	width time.Duration    // of one tick: Window/Buckets
+	// The Table's time, the latest clock reading, with the tick it falls
+	// in and where that tick ends, so that most messages need no division.
+	last   time.Duration
+	tick   int64
+	tickTo time.Duration
+	m      map[Dest]*entry
+	seen   list // every counted destination, most recently sent to first
+	used   list // destinations holding a shortcut, most recently used first
+	hosts  map[peer.ID]int
+	st     Stats
+	// Messages routed while disabled, counted without mu: the baseline
+	// should cost as little as Floc can make it.
+	baseline atomic.Uint64
 }
 
-// New returns an empty Table. now == nil means time.Now. New panics if
+// New returns an empty Table. now == nil means the real clock, as
+// time.Now but read as time.Since (see clock). New panics if
 // cfg does not pass Validate: a bad policy is the caller's bug, and
 // Validate is there to catch it where the config is read.
 func New(cfg Config, now func() time.Time) *Table {
 	if err := cfg.Validate(); err != nil {
 		panic(err)
 	}
-	if now == nil {
-		now = time.Now
-	}
 	t := &Table{
 		cfg:   cfg,
 		now:   now,
-		t0:    now(),
 		m:     map[Dest]*entry{},
 		seen:  list{k: bySeen},
 		used:  list{k: byUse},
 		hosts: map[peer.ID]int{},
+	}
+	if now == nil {
+		t.t0 = time.Now()
+	} else {
+		t.t0 = now()
 	}
 	if cfg.Enabled {
 		t.width = cfg.Window / time.Duration(cfg.Buckets)
@@ -90,13 +104,32 @@ func New(cfg Config, now func() time.Time) *Table {
 	return t
 }
 
-func (t *Table) tick(now time.Time) int64 {
-	d := now.Sub(t.t0)
-	if d < 0 {
-		return 0
+// clock reads the time since t0, before mu is taken so that the critical
+// section does not include it. The real clock reads only the monotonic
+// time: time.Now reads the wall clock as well, which costs as much again,
+// as much as the rest of Next on some virtual machines.
+func (t *Table) clock() time.Duration {
+	if t.now == nil {
+		return time.Since(t.t0)
 	}
-	return int64(d / t.width)
+	return t.now().Sub(t.t0)
 }
+
+// settle makes the reading c the Table's time and returns it with its
+// tick; mu must be held. Readings taken before mu can arrive out of order,
+// and a fake clock can step back, so the Table's time only moves forward:
+// both LRU lists then stay ordered by time, which Sweep relies on.
+func (t *Table) settle(c time.Duration) (now time.Duration, tick int64) {
+	t.last = max(t.last, c)
+	if t.last >= t.tickTo {
+		t.tick = int64(t.last / t.width)
+		t.tickTo = time.Duration(t.tick+1) * t.width
+	}
+	return t.last, t.tick
+}
+
+// at is the time of a reading, for the caller's eyes.
+func (t *Table) at(c time.Duration) time.Time { return t.t0.Add(c) }
 
 // Next records one message of n bytes to d and says how to send it.
 // ok: send straight to sc.Host (the shortcut's Msgs/Bytes/LastUsed are
@@ -108,14 +141,14 @@ func (t *Table) tick(now time.Time) int64 {
 // an earlier one to the same destination; the caller must order them if it
 // needs to.
 func (t *Table) Next(d Dest, n int) (sc Shortcut, ok bool, want bool) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
 	if !t.cfg.Enabled {
-		t.st.Routed++
+		t.baseline.Add(1)
 		return Shortcut{}, false, false
 	}
-	now := t.now()
-	tk := t.tick(now)
+	c := t.clock()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	now, tk := t.settle(c)
 	e := t.m[d]
 	if e == nil {
 		e = t.track(d, tk)
@@ -125,17 +158,18 @@ func (t *Table) Next(d Dest, n int) (sc Shortcut, ok bool, want bool) {
 	bytes := int64(max(n, 0))
 	e.win.add(tk, bytes)
 	if e.held {
-		if t.cfg.Refresh > 0 && now.After(e.recheck) {
+		if t.cfg.Refresh > 0 && now > e.recheck {
 			// Ask again one Refresh later if this reply is lost, so the
 			// owner is consulted at least that often while the shortcut
 			// is in use.
-			e.recheck = now.Add(t.cfg.Refresh)
+			e.recheck = now + t.cfg.Refresh
 			t.st.Routed++
 			return Shortcut{}, false, true
 		}
 		e.sc.Msgs++
 		e.sc.Bytes += uint64(bytes)
-		e.sc.LastUsed = now
+		e.used = now
+		e.sc.LastUsed = t.at(now)
 		t.used.moveToFront(e)
 		t.st.ViaShortcut++
 		return e.sc, true, false
@@ -185,20 +219,21 @@ func (t *Table) forget(e *entry) {
 // caller protects that connection) and the hosts that lost their last one
 // (the caller unprotects them). A host is never in both.
 func (t *Table) Learned(d Dest, host peer.ID, version uint64) (added peer.ID, removed []peer.ID) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
 	if !t.cfg.Enabled || host == "" {
 		return "", nil
 	}
+	c := t.clock()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	now, tk := t.settle(c)
 	e := t.m[d]
 	if e == nil {
 		return "", nil
 	}
-	now := t.now()
 	if e.held {
 		if e.sc.Host == host && e.sc.Version == version {
-			e.sc.Validated = now
-			e.recheck = now.Add(t.cfg.Refresh)
+			e.sc.Validated = t.at(now)
+			e.recheck = now + t.cfg.Refresh
 			return "", nil
 		}
 		if version < e.sc.Version {
@@ -209,8 +244,7 @@ func (t *Table) Learned(d Dest, host peer.ID, version uint64) (added peer.ID, re
 		// is not told to unprotect a connection it still uses.
 		added = t.acquire(host)
 		old := e.sc.Host
-		e.sc = Shortcut{Dest: d, Host: host, Version: version, Installed: now, Validated: now, LastUsed: now}
-		e.recheck = now.Add(t.cfg.Refresh)
+		t.set(e, host, version, now)
 		t.used.moveToFront(e)
 		t.st.Invalidated++
 		t.st.Installed++
@@ -219,14 +253,13 @@ func (t *Table) Learned(d Dest, host peer.ID, version uint64) (added peer.ID, re
 		}
 		return added, removed
 	}
-	e.win.advance(t.tick(now))
+	e.win.advance(tk)
 	if !e.win.chatty(&t.cfg) {
 		return "", nil
 	}
 	added = t.acquire(host)
 	e.held = true
-	e.sc = Shortcut{Dest: d, Host: host, Version: version, Installed: now, Validated: now, LastUsed: now}
-	e.recheck = now.Add(t.cfg.Refresh)
+	t.set(e, host, version, now)
 	t.used.pushFront(e)
 	t.st.Installed++
 	// The new shortcut is at the front, so it is never its own victim,
@@ -237,6 +270,14 @@ func (t *Table) Learned(d Dest, host peer.ID, version uint64) (added peer.ID, re
 		t.st.Evicted++
 	}
 	return added, removed
+}
+
+// set gives e a fresh shortcut, installed and validated now.
+func (t *Table) set(e *entry, host peer.ID, version uint64, now time.Duration) {
+	at := t.at(now)
+	e.sc = Shortcut{Dest: e.dest, Host: host, Version: version, Installed: at, Validated: at, LastUsed: at}
+	e.used = now
+	e.recheck = now + t.cfg.Refresh
 }
 
 // Invalidate drops d's shortcut (its host refused the message or the
@@ -276,19 +317,19 @@ func (t *Table) DropJob(job string) (removed []peer.ID) {
 // destinations idle for a whole window; call it periodically (once a
 // Window is plenty).
 func (t *Table) Sweep() (removed []peer.ID) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
 	if !t.cfg.Enabled {
 		return nil
 	}
-	now := t.now()
-	for e := t.used.back; e != nil && now.Sub(e.sc.LastUsed) >= t.cfg.Quiet; e = t.used.back {
+	c := t.clock()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	now, tk := t.settle(c)
+	for e := t.used.back; e != nil && now-e.used >= t.cfg.Quiet; e = t.used.back {
 		removed = t.drop(e, removed)
 		t.st.Quiet++
 	}
 	// seen is in order of last message, so the idle counters are a run
 	// at the back, interrupted only by shortcut holders, which stay.
-	tk := t.tick(now)
 	for e := t.seen.back; e != nil; {
 		prev := e.links[bySeen].prev
 		if !e.held {
@@ -355,6 +396,7 @@ func (t *Table) Stats() Stats {
 	defer t.mu.Unlock()
 	s := t.st
 	s.Held = t.used.n
+	s.Routed += t.baseline.Load()
 	return s
 }
 

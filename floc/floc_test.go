@@ -233,7 +233,8 @@ func (env *scriptEnv) run(at string, f []string) []string {
 		if e == nil {
 			return []string{"untracked"}
 		}
-		e.win.advance(tab.tick(env.now))
+		_, tk := tab.settle(env.now.Sub(tab.t0))
+		e.win.advance(tk)
 		return []string{fmt.Sprintf("msgs=%d bytes=%d", e.win.msgs, e.win.bytes)}
 	case "tracked":
 		tab := env.tab
