@@ -58,8 +58,9 @@
 //   - Refresh 5s: bounds how long a stale location can be used without
 //     the owner being asked, at the cost of one routed message in every
 //     5s of traffic.
-//   - MaxTracked 4096: counters are 128 bytes plus the entry, so a peer
-//     with thousands of destinations spends well under a few MiB on them.
+//   - MaxTracked 4096: a counted destination takes about 500 bytes
+//     (entry, ring and map slot), so counting thousands costs about 2 MiB,
+//     while a peer's ranks rarely talk to more in one window.
 //
 // Switching between the routed and the direct path can let a message
 // overtake an earlier one to the same destination; ordering is the

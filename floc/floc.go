@@ -262,9 +262,9 @@ func (t *Table) Learned(d Dest, host peer.ID, version uint64) (added peer.ID, re
 	t.set(e, host, version, now)
 	t.used.pushFront(e)
 	t.st.Installed++
-	// The new shortcut is at the front, so it is never its own victim,
-	// and a victim on the same host kept that host's count above zero
-	// through acquire, so no host is both added and removed.
+	// The new shortcut is at the front, so it is never its own victim.
+	// A victim on the same host means acquire found that host counted
+	// already, so it is reported neither added nor removed.
 	for t.used.n > t.cfg.MaxShortcuts {
 		removed = t.drop(t.used.back, removed)
 		t.st.Evicted++
@@ -398,55 +398,4 @@ func (t *Table) Stats() Stats {
 	s.Held = t.used.n
 	s.Routed += t.baseline.Load()
 	return s
-}
-
-// The two orders an entry sits in.
-const (
-	byUse  = 0 // Table.used
-	bySeen = 1 // Table.seen
-)
-
-type links struct{ prev, next *entry }
-
-// list is an intrusive doubly linked list through entry.links[k].
-type list struct {
-	k           int
-	front, back *entry
-	n           int
-}
-
-func (l *list) pushFront(e *entry) {
-	lk := &e.links[l.k]
-	lk.prev, lk.next = nil, l.front
-	if l.front != nil {
-		l.front.links[l.k].prev = e
-	} else {
-		l.back = e
-	}
-	l.front = e
-	l.n++
-}
-
-func (l *list) remove(e *entry) {
-	lk := &e.links[l.k]
-	if lk.prev != nil {
-		lk.prev.links[l.k].next = lk.next
-	} else {
-		l.front = lk.next
-	}
-	if lk.next != nil {
-		lk.next.links[l.k].prev = lk.prev
-	} else {
-		l.back = lk.prev
-	}
-	lk.prev, lk.next = nil, nil
-	l.n--
-}
-
-func (l *list) moveToFront(e *entry) {
-	if l.front == e {
-		return
-	}
-	l.remove(e)
-	l.pushFront(e)
 }
