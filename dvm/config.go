@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/p2pdvm/p2pdvm/floc"
 )
 
 // Config is everything a peer needs to start. The zero value is not
@@ -76,6 +78,23 @@ type Config struct {
 	// mistaken for dead. 0 turns heartbeats off.
 	HeartbeatInterval time.Duration
 	HeartbeatMisses   int
+	// Floc decides which destinations get shortcuts (see package floc);
+	// Floc.Enabled false routes every message through the owner of its
+	// destination's location object, the baseline Floc is measured against.
+	Floc floc.Config
+	// RankDirect lets two ranks whose pair Floc found chatty connect to
+	// each other directly (TLS with the job's certificate between
+	// machines), bypassing both peers. Off, their traffic stays on the
+	// peers' shortcut: benchmarks of the overlay itself turn it off.
+	RankDirect bool
+	// LocCheckInterval is how often a peer checks that the location
+	// objects it owns still belong to it and that the ranks it hosts are
+	// registered with their keys' owners. Peers joining and leaving wake
+	// the check at once; the tick catches a joiner that reaches the
+	// routing table after its connection event. A second keeps a moved
+	// object's forwarding window short at the cost of a scan of the
+	// objects held (a few per rank in the DVM).
+	LocCheckInterval time.Duration
 	// Logger receives structured logs; nil discards them.
 	Logger *slog.Logger
 }
@@ -100,6 +119,9 @@ func DefaultConfig(dataDir string) Config {
 		CkptTimeout:       2 * time.Minute,
 		HeartbeatInterval: time.Second,
 		HeartbeatMisses:   3,
+		Floc:              floc.DefaultConfig(),
+		RankDirect:        true,
+		LocCheckInterval:  time.Second,
 	}
 }
 
@@ -111,7 +133,10 @@ func (c *Config) Validate() error {
 	if c.Security != "tls" && c.Security != "noise" {
 		return fmt.Errorf("dvm: config: security %q is not tls or noise", c.Security)
 	}
-	if c.BootstrapTimeout <= 0 || c.RouteTimeout <= 0 || c.CkptTimeout <= 0 {
+	if err := c.Floc.Validate(); err != nil {
+		return fmt.Errorf("dvm: %w", err)
+	}
+	if c.BootstrapTimeout <= 0 || c.RouteTimeout <= 0 || c.CkptTimeout <= 0 || c.LocCheckInterval <= 0 {
 		return errors.New("dvm: config: timeouts must be positive")
 	}
 	if c.HeartbeatInterval < 0 || c.HeartbeatInterval > 0 && c.HeartbeatMisses < 1 {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
 )
 
 // The local control API: newline-delimited JSON on DataDir/ctl.sock (mode
@@ -74,6 +75,10 @@ type PeerInfo struct {
 	Addrs     []string `json:"addrs"`
 	InRouting bool     `json:"in_routing_table"`
 	Direction string   `json:"direction,omitempty"`
+	// Floc shortcuts this peer holds to ranks hosted at that peer, and the
+	// messages sent over them.
+	Shortcuts    int    `json:"shortcuts,omitempty"`
+	ShortcutMsgs uint64 `json:"shortcut_msgs,omitempty"`
 }
 
 // NodeInfo describes the local peer.
@@ -84,6 +89,8 @@ type NodeInfo struct {
 	Peers   int      `json:"peers"`
 	Procs   int      `json:"procs"`
 	Locs    int      `json:"location_objects"`
+	// Traffic says how messages from ranks hosted here left this peer.
+	Traffic TrafficStats `json:"traffic"`
 }
 
 type ctlServer struct {
@@ -239,9 +246,20 @@ func (p *Peer) Peers() []PeerInfo {
 	for _, q := range p.dht.RoutingTable().ListPeers() {
 		inRT[q.String()] = true
 	}
+	type scAt struct {
+		n    int
+		msgs uint64
+	}
+	sc := map[peer.ID]scAt{}
+	for _, s := range p.out.floc.Shortcuts() {
+		a := sc[s.Host]
+		a.n++
+		a.msgs += s.Msgs
+		sc[s.Host] = a
+	}
 	var out []PeerInfo
 	for _, q := range p.h.Network().Peers() {
-		pi := PeerInfo{ID: q.String(), InRouting: inRT[q.String()]}
+		pi := PeerInfo{ID: q.String(), InRouting: inRT[q.String()], Shortcuts: sc[q].n, ShortcutMsgs: sc[q].msgs}
 		for _, c := range p.h.Network().ConnsToPeer(q) {
 			pi.Addrs = append(pi.Addrs, c.RemoteMultiaddr().String())
 			if pi.Direction == "" {
@@ -257,7 +275,7 @@ func (p *Peer) Peers() []PeerInfo {
 // Info describes this peer.
 func (p *Peer) Info() NodeInfo {
 	ni := NodeInfo{ID: p.h.ID().String(), DataDir: p.cfg.DataDir, Peers: len(p.h.Network().Peers()),
-		Procs: p.procs.count(), Locs: p.locs.count()}
+		Procs: p.procs.count(), Locs: p.locs.count(), Traffic: p.Traffic()}
 	for _, a := range p.Addrs() {
 		ni.Addrs = append(ni.Addrs, a.String())
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/p2pdvm/p2pdvm/floc"
 	"github.com/p2pdvm/p2pdvm/internal/wire"
 	"github.com/p2pdvm/p2pdvm/peal"
 )
@@ -21,186 +22,262 @@ import (
 const smallCopy = 64 << 10
 
 // outbound carries messages from ranks on this peer to the hosts of their
-// destinations: one long-lived stream per remote host, and a cache of where
-// each destination rank lives.
+// destinations: Floc's shortcuts, one long-lived acked stream per remote
+// host, and the queues of routed messages (route.go).
 type outbound struct {
 	p       *Peer
+	floc    *floc.Table
+	stats   traffic
 	mu      sync.Mutex
 	streams map[peer.ID]*outStream
-	locs    sync.Map // rankID -> Location, learned from owners
-}
-
-type outStream struct {
-	mu sync.Mutex
-	s  network.Stream
-	hb []byte
+	queues  map[queueKey]*routeQueue
 }
 
 func newOutbound(p *Peer) *outbound {
-	return &outbound{p: p, streams: map[peer.ID]*outStream{}}
-}
-
-// send delivers m from a local rank: straight to its destination's host
-// when the location is known, else routed by key through the owner of the
-// destination's location object, which forwards it and answers with the
-// location. It returns the location (zero if the job is over).
-func (o *outbound) send(ctx context.Context, m *wire.Msg) (Location, error) {
-	if v, ok := o.locs.Load(rankID{m.Job, int(m.Dst)}); ok {
-		loc := v.(Location)
-		err := o.forward(loc.Host, m)
-		if err == nil {
-			return loc, nil
-		}
-		o.locs.Delete(rankID{m.Job, int(m.Dst)})
-		o.p.log.Debug("send to cached host failed, routing", "job", m.Job, "dst", m.Dst, "err", err)
-	}
-	return o.route(ctx, m)
-}
-
-func (o *outbound) route(ctx context.Context, m *wire.Msg) (Location, error) {
-	key := RankKey(m.Job, int(m.Dst))
-	body := m.AppendFrame(nil, wire.TypeData)[wire.HeaderLen:]
-	deadline := time.Now().Add(o.p.cfg.RouteTimeout)
-	backoff := 5 * time.Millisecond
-	for {
-		owner, err := o.p.ownerOf(ctx, key)
-		var loc Location
-		if err == nil {
-			cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-			err = o.p.call(cctx, owner, "rank.route", routeReq{Msg: body}, &loc)
-			cancel()
-		}
-		if err == nil {
-			o.locs.Store(rankID{m.Job, int(m.Dst)}, loc)
-			return loc, nil
-		}
-		if errors.Is(err, wire.ErrGone) || o.p.procs.isKilled(m.Job) {
-			// The job is over: nobody is left to receive this.
-			return Location{}, nil
-		}
-		// Not found: the spawn has not reached the owner yet, or our idea
-		// of the owner is stale. Look the owner up again after a pause.
-		o.p.forgetOwner(key)
-		if !errors.Is(err, wire.ErrNotFound) && !errors.Is(err, wire.ErrUnavailable) || time.Now().After(deadline) {
-			return Location{}, fmt.Errorf("dvm: route %s:%d->%d: %w", m.Job, m.Src, m.Dst, err)
-		}
-		select {
-		case <-ctx.Done():
-			return Location{}, ctx.Err()
-		case <-time.After(backoff):
-		}
-		backoff = min(backoff*2, 500*time.Millisecond)
-	}
+	return &outbound{p: p, floc: floc.New(p.cfg.Floc, nil),
+		streams: map[peer.ID]*outStream{}, queues: map[queueKey]*routeQueue{}}
 }
 
 // forward writes m to host's stream, or hands it to the local inbound side
-// when the host is this peer.
+// when the host is this peer. A message written is kept until the host
+// acknowledges it; if the stream breaks first, it is routed instead.
 func (o *outbound) forward(host peer.ID, m *wire.Msg) error {
 	if host == o.p.h.ID() {
 		o.p.in.accept(m)
 		return nil
 	}
-	for attempt := 0; ; attempt++ {
-		st, err := o.stream(host)
-		if err != nil {
-			return err
-		}
-		err = st.write(m)
-		if err == nil {
-			return nil
-		}
-		o.drop(host, st)
-		if attempt == 1 {
-			return fmt.Errorf("%w: data stream to %s: %v", wire.ErrUnavailable, shortID(host), err)
-		}
+	st, err := o.stream(host)
+	if err != nil {
+		return err
 	}
+	if err := st.write(m); err != nil {
+		o.fail(host, st)
+		return fmt.Errorf("%w: data stream to %s: %v", wire.ErrUnavailable, shortID(host), err)
+	}
+	return nil
+}
+
+// maxUnacked bounds the bytes written to one host and not yet
+// acknowledged; a sender past it waits for acks.
+const maxUnacked = 16 << 20
+
+// ackEvery is how many frames a receiver takes before it acknowledges,
+// unless it has caught up with the stream first.
+const ackEvery = 64
+
+// outStream is one acked data stream to a host. Writers take wmu; the
+// bookkeeping of what is unacknowledged has its own lock, mu, which is
+// never held across a write: a writer blocked on a full stream must not
+// stop the acks that would make room from being read.
+type outStream struct {
+	wmu     sync.Mutex
+	hb      []byte
+	mu      sync.Mutex
+	space   *sync.Cond
+	s       network.Stream
+	unacked []wire.Msg // written (or being written), oldest first; own their payloads
+	bytes   int
+	acked   uint64 // frames acknowledged so far
+	dead    bool
 }
 
 func (o *outbound) stream(host peer.ID) (*outStream, error) {
 	o.mu.Lock()
 	st, ok := o.streams[host]
-	if !ok {
-		st = &outStream{}
-		o.streams[host] = st
+	if ok {
+		o.mu.Unlock()
+		return st, nil
 	}
+	st = &outStream{}
+	st.space = sync.NewCond(&st.mu)
+	o.streams[host] = st
+	st.wmu.Lock() // writers wait on it until the stream is open
 	o.mu.Unlock()
+	defer st.wmu.Unlock()
+	ctx, cancel := context.WithTimeout(o.p.ctx, 10*time.Second)
+	s, err := o.p.h.NewStream(ctx, host, protoData)
+	cancel()
 	st.mu.Lock()
-	defer st.mu.Unlock()
-	if st.s == nil {
-		ctx, cancel := context.WithTimeout(o.p.ctx, 10*time.Second)
-		s, err := o.p.h.NewStream(ctx, host, protoData)
-		cancel()
-		if err != nil {
-			o.drop(host, st)
-			return nil, fmt.Errorf("%w: open data stream to %s: %v", wire.ErrUnavailable, shortID(host), err)
-		}
+	if err != nil {
+		st.dead = true
+	} else {
 		st.s = s
 	}
+	st.mu.Unlock()
+	if err != nil {
+		o.forgetStream(host, st)
+		return nil, fmt.Errorf("%w: open data stream to %s: %v", wire.ErrUnavailable, shortID(host), err)
+	}
+	o.p.goFunc(func() { o.readAcks(host, st) })
 	return st, nil
 }
 
 func (st *outStream) write(m *wire.Msg) error {
+	st.wmu.Lock()
+	defer st.wmu.Unlock()
+	// Recorded before it is written, so that an ack can never get ahead
+	// of the record, and in write order, since wmu is held.
 	st.mu.Lock()
-	defer st.mu.Unlock()
-	if st.s == nil {
+	for !st.dead && st.bytes > maxUnacked {
+		st.space.Wait()
+	}
+	if st.dead || st.s == nil {
+		st.mu.Unlock()
 		return net.ErrClosed
 	}
+	c := *m
+	c.Payload = append([]byte(nil), m.Payload...)
+	st.unacked = append(st.unacked, c)
+	st.bytes += len(c.Payload)
+	s := st.s
+	st.mu.Unlock()
+
+	var err error
 	if len(m.Payload) < smallCopy {
 		st.hb = m.AppendFrame(st.hb[:0], wire.TypeData)
-		_, err := st.s.Write(st.hb)
-		return err
+		_, err = s.Write(st.hb)
+	} else {
+		st.hb = m.AppendHeader(st.hb[:0], wire.TypeData)
+		if _, err = s.Write(st.hb); err == nil {
+			_, err = s.Write(m.Payload)
+		}
 	}
-	st.hb = m.AppendHeader(st.hb[:0], wire.TypeData)
-	if _, err := st.s.Write(st.hb); err != nil {
-		return err
+	if err != nil {
+		// The caller routes m itself. If fail already took it along with
+		// the rest, the receiver drops the second copy.
+		st.mu.Lock()
+		if n := len(st.unacked); n > 0 && !st.dead {
+			st.bytes -= len(st.unacked[n-1].Payload)
+			st.unacked = st.unacked[:n-1]
+		}
+		st.mu.Unlock()
 	}
-	_, err := st.s.Write(m.Payload)
 	return err
 }
 
-func (o *outbound) drop(host peer.ID, st *outStream) {
+// readAcks reads the host's cumulative acknowledgements and lets go of
+// what they cover. When the stream ends, whatever is unacknowledged is
+// routed again.
+func (o *outbound) readAcks(host peer.ID, st *outStream) {
+	fr := wire.NewReader(st.s, 64)
+	for {
+		typ, body, err := fr.Next()
+		if err == nil && typ != wire.TypeDataAck {
+			err = fmt.Errorf("%w: frame type %d on a data stream's return", wire.ErrMalformed, typ)
+		}
+		var n uint64
+		if err == nil {
+			n, err = wire.DecodeAck(body)
+		}
+		if err == nil {
+			st.mu.Lock()
+			k := n - st.acked
+			if n < st.acked || k > uint64(len(st.unacked)) {
+				err = fmt.Errorf("%w: ack of %d frames, %d sent", wire.ErrMalformed, n, st.acked+uint64(len(st.unacked)))
+			} else {
+				for i := range st.unacked[:k] {
+					st.bytes -= len(st.unacked[i].Payload)
+					st.unacked[i] = wire.Msg{}
+				}
+				st.unacked, st.acked = st.unacked[k:], n
+				st.space.Broadcast()
+			}
+			st.mu.Unlock()
+		}
+		if err != nil {
+			if o.p.ctx.Err() == nil {
+				o.p.log.Debug("data stream ended", "host", shortID(host), "err", err)
+			}
+			o.fail(host, st)
+			return
+		}
+	}
+}
+
+// fail retires a broken stream and routes what it had not delivered.
+func (o *outbound) fail(host peer.ID, st *outStream) {
+	st.mu.Lock()
+	if st.dead && st.unacked == nil {
+		st.mu.Unlock()
+		return
+	}
+	st.dead = true
+	pend := st.unacked
+	st.unacked, st.bytes = nil, 0
+	s := st.s
+	st.space.Broadcast()
+	st.mu.Unlock()
+	if s != nil {
+		_ = s.Reset() // unblocks a writer stuck on the stream
+	}
+	o.forgetStream(host, st)
+	if o.p.ctx.Err() != nil {
+		return
+	}
+	for i := range pend {
+		m := &pend[i]
+		o.unprotect(o.floc.Invalidate(floc.Dest{Job: m.Job, Rank: int(m.Dst)}))
+		o.stats.resent.Add(1)
+		if err := o.enqueue(m, true); err != nil {
+			return
+		}
+	}
+}
+
+func (o *outbound) forgetStream(host peer.ID, st *outStream) {
 	o.mu.Lock()
 	if o.streams[host] == st {
 		delete(o.streams, host)
 	}
 	o.mu.Unlock()
-	if st.mu.TryLock() {
-		if st.s != nil {
-			_ = st.s.Reset()
-			st.s = nil
-		}
-		st.mu.Unlock()
-	}
 }
 
+// dropJob forgets what this peer knew about sending to a run that ended.
 func (o *outbound) dropJob(job string) {
-	o.locs.Range(func(k, _ any) bool {
-		if k.(rankID).job == job {
-			o.locs.Delete(k)
+	o.unprotect(o.floc.DropJob(job))
+	o.mu.Lock()
+	for k := range o.queues {
+		if k.job == job {
+			delete(o.queues, k)
 		}
-		return true
-	})
+	}
+	o.mu.Unlock()
 }
 
 func (o *outbound) close() {
 	o.mu.Lock()
-	defer o.mu.Unlock()
-	for h, st := range o.streams {
+	streams := o.streams
+	o.streams = map[peer.ID]*outStream{}
+	o.mu.Unlock()
+	for _, st := range streams {
 		st.mu.Lock()
-		if st.s != nil {
-			_ = st.s.Close()
-		}
+		st.dead, st.unacked = true, nil
+		s := st.s
+		st.space.Broadcast()
 		st.mu.Unlock()
-		delete(o.streams, h)
+		if s != nil {
+			_ = s.Reset()
+		}
 	}
+	// Wake senders waiting for queue space; they see the peer closing.
+	o.mu.Lock()
+	for _, q := range o.queues {
+		q.mu.Lock()
+		q.space.Broadcast()
+		q.mu.Unlock()
+	}
+	o.mu.Unlock()
 }
 
-// serveData reads a remote host's data stream. Frames from a peer are
-// untrusted: size-capped, decoded defensively, and a bad one ends only
-// this stream.
+// serveData reads a remote host's data stream and acknowledges what it
+// delivered, every ackEvery frames or whenever it has caught up. Frames
+// from a peer are untrusted: size-capped, decoded defensively, and a bad
+// one ends only this stream.
 func (p *Peer) serveData(s network.Stream) {
 	from := s.Conn().RemotePeer()
 	fr := wire.NewReader(s, peal.MaxFrame)
+	var n, acked uint64
+	var ab []byte
 	for {
 		typ, body, err := fr.Next()
 		if err != nil {
@@ -222,6 +299,15 @@ func (p *Peer) serveData(s network.Stream) {
 			return
 		}
 		p.in.accept(&m)
+		n++
+		if n-acked >= ackEvery || fr.Buffered() == 0 {
+			ab = wire.AppendAck(ab[:0], n)
+			if _, err := s.Write(ab); err != nil {
+				_ = s.Reset()
+				return
+			}
+			acked = n
+		}
 	}
 }
 

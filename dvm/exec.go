@@ -85,7 +85,12 @@ func (p *Peer) startProc(ctx context.Context, req *spawnReq, bin string) (*start
 	// The host opens the rank's listening socket and hands it over, so its
 	// address is known before the process runs and can go into the
 	// location object with the placement.
-	ln, addrs, lnErr := p.rankListener()
+	var ln *os.File
+	var addrs []string
+	var lnErr error
+	if p.cfg.RankDirect {
+		ln, addrs, lnErr = p.rankListener()
+	}
 	if lnErr != nil {
 		p.log.Warn("no direct listener for rank; its messages go through peers", "job", req.Job, "rank", req.Rank, "err", lnErr)
 	}
@@ -156,6 +161,9 @@ func (p *Peer) startProc(ctx context.Context, req *spawnReq, bin string) (*start
 	if w.ListenFD == 0 {
 		addrs = nil
 	}
+	pr.mu.Lock()
+	pr.addrs = addrs
+	pr.mu.Unlock()
 	return &startReply{Addrs: addrs}, nil
 }
 
@@ -210,6 +218,7 @@ func (p *Peer) runProc(pr *proc, sink outputSink, stdout, stderr io.Reader, wdir
 	err := pr.cmd.Wait()
 	close(pr.done)
 	ex := exitOf(pr.cmd, err)
+	ex.Routed, ex.Shortcut = pr.viaRoute.Load(), pr.viaShortcut.Load()
 	p.procs.remove(pr)
 	// The connection is left to serveProc: the process may have written
 	// sends that are still in the socket buffer, and they must go out.

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	kb "github.com/libp2p/go-libp2p-kbucket"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -47,11 +48,31 @@ func mockNet(t *testing.T, n int, edit func(*Config)) (mocknet.Mocknet, []*Peer)
 		t.Fatal(err)
 	}
 	for _, p := range peers {
+		want := fullTable(p, peers)
 		testutil.Eventually(t, 30*time.Second, "full routing tables", func() bool {
-			return p.dht.RoutingTable().Size() >= n-1
+			return p.dht.RoutingTable().Size() >= want
 		})
 	}
 	return mn, peers
+}
+
+// fullTable is the size of p's routing table once it knows all of peers:
+// kad-dht keeps at most 20 peers per common-prefix length, so with more
+// than 21 peers it never holds them all.
+func fullTable(p *Peer, peers []*Peer) int {
+	const bucket = 20
+	self := kb.ConvertPeerID(p.ID())
+	per := map[int]int{}
+	for _, q := range peers {
+		if q != p {
+			per[kb.CommonPrefixLen(self, kb.ConvertPeerID(q.ID()))]++
+		}
+	}
+	n := 0
+	for _, c := range per {
+		n += min(c, bucket)
+	}
+	return n
 }
 
 func newMockPeer(t *testing.T, mn mocknet.Mocknet, dir string, edit func(*Config)) *Peer {
@@ -114,9 +135,26 @@ func join(t *testing.T, mn mocknet.Mocknet, live []*Peer, near []byte, k int, ed
 			t.Fatal(err)
 		}
 	}
+	want := fullTable(p, append(slices.Clone(live), p))
+	for deadline := time.Now().Add(30 * time.Second); p.dht.RoutingTable().Size() < want; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			var miss []string
+			for _, q := range live {
+				if p.dht.RoutingTable().Find(q.ID()) == "" {
+					miss = append(miss, fmt.Sprintf("%s cpl=%d connected=%v", shortID(q.ID()),
+						kb.CommonPrefixLen(kb.ConvertPeerID(p.ID()), kb.ConvertPeerID(q.ID())), p.h.Network().Connectedness(q.ID())))
+				}
+			}
+			t.Fatalf("the new peer's routing table has %d peers, want %d; missing %v", p.dht.RoutingTable().Size(), want, miss)
+		}
+	}
 	for _, q := range live {
-		testutil.Eventually(t, 30*time.Second, "the new peer in every routing table", func() bool {
-			return q.dht.RoutingTable().Find(p.ID()) != "" && p.dht.RoutingTable().Find(q.ID()) != ""
+		// q takes p in unless its bucket for p is full already (kad-dht
+		// then keeps the peers it has, as Kademlia prefers old peers).
+		cpl := uint(kb.CommonPrefixLen(kb.ConvertPeerID(q.ID()), kb.ConvertPeerID(p.ID())))
+		testutil.Eventually(t, 30*time.Second, "the new peer in every routing table with room", func() bool {
+			rt := q.dht.RoutingTable()
+			return rt.Find(p.ID()) != "" || rt.NPeersForCpl(cpl) >= 20
 		})
 	}
 	return p

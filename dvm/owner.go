@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sync"
-	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
@@ -23,73 +21,9 @@ type Location struct {
 	// Addrs are host:port endpoints where the rank process itself accepts
 	// direct (TLS, job-certificate) connections from the job's other ranks.
 	Addrs []string `json:"addrs,omitempty"`
-}
-
-type rankID struct {
-	job  string
-	rank int
-}
-
-// locTable holds the location objects this peer owns.
-type locTable struct {
-	mu    sync.RWMutex
-	m     map[rankID]Location
-	ended map[string]time.Time // released jobs, so late messages are dropped, not retried
-}
-
-// tombstoneTTL is how long an owner remembers that a job ended.
-const tombstoneTTL = 10 * time.Minute
-
-func newLocTable() *locTable {
-	return &locTable{m: map[rankID]Location{}, ended: map[string]time.Time{}}
-}
-
-func (t *locTable) isEnded(job string) bool {
-	t.mu.RLock()
-	defer t.mu.RUnlock()
-	_, ok := t.ended[job]
-	return ok
-}
-
-func (t *locTable) get(job string, rank int) (Location, bool) {
-	t.mu.RLock()
-	defer t.mu.RUnlock()
-	l, ok := t.m[rankID{job, rank}]
-	return l, ok
-}
-
-func (t *locTable) put(l Location) {
-	t.mu.Lock()
-	t.m[rankID{l.Job, l.Rank}] = l
-	t.mu.Unlock()
-}
-
-func (t *locTable) releaseJob(job string, by peer.ID) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	released := false
-	for k, l := range t.m {
-		if k.job == job && l.Submitter == by {
-			delete(t.m, k)
-			released = true
-		}
-	}
-	if !released {
-		return
-	}
-	now := time.Now()
-	for j, at := range t.ended {
-		if now.Sub(at) > tombstoneTTL {
-			delete(t.ended, j)
-		}
-	}
-	t.ended[job] = now
-}
-
-func (t *locTable) count() int {
-	t.mu.RLock()
-	defer t.mu.RUnlock()
-	return len(t.m)
+	// Ticket, once the host has registered the rank, is the submitter's
+	// signed placement: what lets the object move to another owner.
+	Ticket *Ticket `json:"ticket,omitempty"`
 }
 
 // spawnReq asks the owner of a rank's key to place and start it; the same
@@ -175,35 +109,6 @@ func (p *Peer) handleSpawn(ctx context.Context, from peer.ID, body json.RawMessa
 	loc.Addrs = sr.Addrs
 	p.locs.put(loc)
 	p.log.Debug("placed rank", "job", req.Job, "rank", req.Rank, "host", shortID(host))
-	return loc, nil
-}
-
-type routeReq struct {
-	Msg []byte `json:"msg"` // a wire.Msg body
-}
-
-// handleRoute is the owner's side of routing by key: forward the message to
-// the rank's host and tell the sender where the rank lives, so its next
-// messages go there directly.
-func (p *Peer) handleRoute(_ context.Context, _ peer.ID, body json.RawMessage) (any, error) {
-	var req routeReq
-	if err := decodeBody(body, &req); err != nil {
-		return nil, err
-	}
-	m, err := wire.DecodeMsg(req.Msg)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", wire.ErrBadRequest, err)
-	}
-	loc, ok := p.locs.get(m.Job, int(m.Dst))
-	if !ok && p.locs.isEnded(m.Job) {
-		return nil, fmt.Errorf("%w: job %s has ended", wire.ErrGone, m.Job)
-	}
-	if !ok {
-		return nil, fmt.Errorf("%w: no location object for %s:%d here", wire.ErrNotFound, m.Job, m.Dst)
-	}
-	if err := p.out.forward(loc.Host, &m); err != nil {
-		return nil, err
-	}
 	return loc, nil
 }
 

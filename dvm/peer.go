@@ -152,6 +152,8 @@ func NewWithHost(cfg Config, h host.Host) (*Peer, error) {
 		p.goFunc(p.runUpkeep)
 	}
 	p.goFunc(p.releaseAfterBursts)
+	p.goFunc(p.runLocUpkeep)
+	p.goFunc(p.runFlocSweep)
 	return p, nil
 }
 
@@ -183,6 +185,7 @@ func (p *Peer) Close() error {
 		p.jobs.killAll(p, "peer shutting down")
 		p.procs.killAll()
 		p.handOffRecords()
+		p.handOffLocs(true)
 		// Cancel first: it ends route retries and RPCs that the socket
 		// servers below would otherwise wait for.
 		p.cancel()

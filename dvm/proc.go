@@ -6,6 +6,7 @@ import (
 	"net"
 	"os/exec"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -36,6 +37,35 @@ type proc struct {
 	pid     int // set once started
 	welcome []byte
 	ckPrev  map[storage.ID]bool // chunks of the rank's last stored state
+	addrs   []string            // where the rank accepts direct connections
+	ticket  *Ticket             // the submitter's placement, once received
+	regAt   peer.ID             // the owner the rank is registered with
+	regVer  uint64              // the location's version there
+	located []bool              // destinations the process was told to dial
+
+	viaRoute, viaShortcut atomic.Uint64 // messages sent, by path
+}
+
+// markLocated reports whether dst is newly located for the process.
+func (pr *proc) markLocated(dst int) bool {
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	if pr.located == nil {
+		pr.located = make([]bool, pr.size)
+	}
+	if dst < 0 || dst >= len(pr.located) || pr.located[dst] {
+		return false
+	}
+	pr.located[dst] = true
+	return true
+}
+
+// location is the rank's location object as its host knows it.
+func (pr *proc) location(self peer.ID) Location {
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	return Location{Job: pr.job, Rank: pr.rank, Host: self, Submitter: pr.submitter,
+		Version: pr.regVer, Addrs: pr.addrs, Ticket: pr.ticket}
 }
 
 // attach binds the process's connection: welcome first, then whatever

@@ -102,7 +102,6 @@ func (p *Peer) serveProc(c net.Conn) {
 		return
 	}
 	defer pr.detach(c)
-	located := make([]bool, pr.size)
 	for {
 		typ, body, err := fr.Next()
 		if err != nil {
@@ -118,15 +117,8 @@ func (p *Peer) serveProc(c net.Conn) {
 			// The process numbers its messages per destination; the
 			// receiving process orders them. The peer only carries them.
 			m.Job, m.Src = pr.job, uint32(pr.rank)
-			loc, err := p.out.send(p.ctx, &m)
-			if err != nil {
-				p.log.Error("message lost", "job", pr.job, "rank", pr.rank, "dst", m.Dst, "err", err)
-				p.abortJob(pr, 1, fmt.Sprintf("rank %d could not send to rank %d: %v", pr.rank, m.Dst, err))
-				return
-			}
-			if !located[m.Dst] && len(loc.Addrs) > 0 {
-				located[m.Dst] = true
-				pr.locate(wire.Locate{Dst: int(m.Dst), Addrs: loc.Addrs})
+			if err := p.out.send(pr, &m); err != nil {
+				return // the peer is closing
 			}
 		case wire.TypeAbort:
 			var a wire.Abort

@@ -38,6 +38,10 @@ type RankInfo struct {
 	State  RankState `json:"state"`
 	Exit   int       `json:"exit"`
 	Signal string    `json:"signal,omitempty"`
+	// Messages the rank sent through its host by the time it exited:
+	// routed through owners, and by Floc shortcuts.
+	Routed   uint64 `json:"routed,omitempty"`
+	Shortcut uint64 `json:"shortcut,omitempty"`
 }
 
 // JobRecord is what the DVM knows of a job. The submitter holds the live

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"sync"
@@ -280,6 +281,8 @@ func (j *Job) placed(run, rank int, host, owner peer.ID) {
 	if torn {
 		// The job was killed while this spawn was in flight.
 		j.killHosts(runID(j.ID(), run), []peer.ID{host})
+	} else {
+		j.p.goFunc(func() { j.sendTicket(runID(j.ID(), run), rank, host) })
 	}
 	if was == JobRunning {
 		j.p.goFunc(func() { j.publish() })
@@ -335,6 +338,7 @@ func (j *Job) exit(run, rank int, e wire.Exit, st RankState) {
 	}
 	// Before a restart forgets them: the lost host and the run's hosts.
 	lost, hosts := j.core.rec.Ranks[rank].Host, j.rankHostsLocked()
+	j.core.rec.Ranks[rank].Routed, j.core.rec.Ranks[rank].Shortcut = e.Routed, e.Shortcut
 	a := j.core.exited(rank, e.Code, e.Signal, st)
 	j.notifyLocked()
 	j.mu.Unlock()
@@ -422,16 +426,38 @@ func (j *Job) finish() {
 			j.unpinEpoch(e, nil)
 		}
 		j.publish()
-		ctx, cancel := context.WithTimeout(j.p.ctx, 10*time.Second)
-		defer cancel()
-		for o := range owners {
-			for run := 0; run <= runs; run++ {
-				_ = j.p.call(ctx, o, "rank.release", releaseReq{Job: runID(j.ID(), run)}, nil)
-			}
-		}
+		j.release(owners, runs)
 	})
 	for run := 0; run <= runs; run++ {
 		j.p.out.dropJob(runID(j.ID(), run))
+	}
+}
+
+// release ends the job's location objects: at the owners that placed
+// its ranks and at its keys' owners now, which differ once objects have
+// moved with the key space. Former owners drop their forwarding pointers
+// too, and every owner keeps a tombstone so late messages are dropped.
+func (j *Job) release(placedAt map[peer.ID]bool, runs int) {
+	ctx, cancel := context.WithTimeout(j.p.ctx, 10*time.Second)
+	defer cancel()
+	n := j.core.rec.N
+	for run := 0; run <= runs; run++ {
+		rid := runID(j.ID(), run)
+		to := maps.Clone(placedAt)
+		for r := 0; r < n; r++ {
+			if o, err := j.p.ownerOf(ctx, RankKey(rid, r)); err == nil {
+				to[o] = true
+			}
+		}
+		var wg sync.WaitGroup
+		for o := range to {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_ = j.p.call(ctx, o, "rank.release", releaseReq{Job: rid}, nil)
+			}()
+		}
+		wg.Wait()
 	}
 }
 

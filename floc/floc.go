@@ -376,6 +376,14 @@ func (t *Table) release(h peer.ID) bool {
 	return true
 }
 
+// Holds reports whether d has a shortcut now.
+func (t *Table) Holds(d Dest) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	e, ok := t.m[d]
+	return ok && e.held
+}
+
 // Shortcuts returns the shortcuts held, sorted by Dest (Job, Rank).
 func (t *Table) Shortcuts() []Shortcut {
 	t.mu.Lock()

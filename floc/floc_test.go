@@ -207,6 +207,8 @@ func (env *scriptEnv) run(at string, f []string) []string {
 		}
 		added, removed := env.tab.Learned(dest(arg(1)), host, uint64(num(arg(3))))
 		return hostChange(added, removed)
+	case "holds":
+		return []string{fmt.Sprint(env.tab.Holds(dest(arg(1))))}
 	case "invalidate":
 		return hostChange("", env.tab.Invalidate(dest(arg(1))))
 	case "dropjob":

@@ -158,7 +158,10 @@ func Dial(sock, token string) (Proc, error) {
 			return nil, err
 		}
 	}
-	if err := p.startDirect(); err != nil {
+	if w.ListenFD <= 0 && len(w.Cert) == 0 {
+		// The host keeps this job's traffic on the peers (RankDirect off,
+		// or no listener could be opened; the host logs which).
+	} else if err := p.startDirect(); err != nil {
 		// Direct connections are an optimisation: without them every
 		// message goes through the host peer, slower but correct.
 		fmt.Fprintf(os.Stderr, "peal: rank %d: direct connections disabled: %v\n", w.Rank, err)

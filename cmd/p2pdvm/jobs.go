@@ -84,13 +84,13 @@ func init() {
 				fmt.Printf("reason: %s\n", rec.Err)
 			}
 			tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "RANK\tSTATE\tEXIT\tHOST")
+			fmt.Fprintln(tw, "RANK\tSTATE\tEXIT\tROUTED\tSHORTCUT\tHOST")
 			for _, r := range rec.Ranks {
 				exit := fmt.Sprint(r.Exit)
 				if r.Signal != "" {
 					exit += " (" + r.Signal + ")"
 				}
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", r.Rank, r.State, exit, r.Host)
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%d\t%s\n", r.Rank, r.State, exit, r.Routed, r.Shortcut, r.Host)
 			}
 			tw.Flush()
 			printEpochs(rec)
@@ -166,15 +166,18 @@ func init() {
 				return printJSON(ps)
 			}
 			tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "PEER\tDHT\tDIRECTION\tADDRESS")
+			fmt.Fprintln(tw, "PEER\tDHT\tDIRECTION\tSHORTCUTS\tSHORTCUT MSGS\tADDRESS")
 			for _, p := range ps {
 				dht := "no"
 				if p.InRouting {
 					dht = "yes"
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", p.ID, dht, p.Direction, strings.Join(p.Addrs, ","))
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\n", p.ID, dht, p.Direction, p.Shortcuts, p.ShortcutMsgs, strings.Join(p.Addrs, ","))
 			}
 			tw.Flush()
+			if ni, err := cl.Info(); err == nil {
+				printTraffic(ni.Traffic)
+			}
 			return 0
 		},
 	})
@@ -193,9 +196,21 @@ func init() {
 			for _, a := range ni.Addrs {
 				fmt.Printf("address: %s\n", a)
 			}
+			printTraffic(ni.Traffic)
 			return 0
 		},
 	})
+}
+
+// printTraffic sums up how messages from the ranks on a peer left it.
+func printTraffic(t dvm.TrafficStats) {
+	sent := t.Local + t.Shortcut + t.Routed
+	hops := 0.0
+	if sent > 0 {
+		hops = float64(t.Hops) / float64(sent)
+	}
+	fmt.Printf("messages from ranks here: %d routed, %d by shortcut, %d local (%.2f peer hops each); %d forwarded as owner; %d shortcuts held\n",
+		t.Routed, t.Shortcut, t.Local, hops, t.Forwarded, len(t.Shortcuts))
 }
 
 // printEpochs lists a job's checkpoints and restarts under its ranks.

@@ -85,6 +85,10 @@ type Exit struct {
 	Code   int    `json:"code"`             // exit status; 128+signal when killed
 	Signal string `json:"signal,omitempty"` // set when a signal ended it
 	Err    string `json:"err,omitempty"`    // set when it could not start at all
+	// Messages the rank sent through its host, by path (routed by key, or
+	// by a Floc shortcut); those on direct rank connections are not seen.
+	Routed   uint64 `json:"routed,omitempty"`
+	Shortcut uint64 `json:"shortcut,omitempty"`
 }
 
 // Request is the envelope of one peer-to-peer RPC.

@@ -17,6 +17,7 @@ const (
 	TypeAbort     byte = 5  // process -> daemon: Abort
 	TypeData      byte = 6  // peer -> peer data stream: Msg
 	TypeLocate    byte = 7  // daemon -> process: JSON Locate, where a destination rank listens
+	TypeDataAck   byte = 15 // peer -> peer, back on a data stream: frames delivered so far (8 bytes)
 	TypeDirect    byte = 8  // process -> process: JSON DirectHello, first frame of a direct connection
 	TypeCkpt      byte = 9  // daemon -> process: JSON Ckpt, a checkpoint request
 	TypeCkptCount byte = 13 // process -> daemon, and host -> submitter on the output stream: JSON CkptCount
@@ -113,6 +114,24 @@ func (fr *Reader) Next() (typ byte, body []byte, err error) {
 		fr.buf = nil
 	}
 	return b[0], b[1:], nil
+}
+
+// Buffered is how many bytes have been read from the underlying reader
+// and not yet returned: 0 means the reader has caught up with the sender.
+func (fr *Reader) Buffered() int { return fr.r.Buffered() }
+
+// AppendAck appends a TypeDataAck frame saying n frames were delivered.
+func AppendAck(b []byte, n uint64) []byte {
+	b = AppendFrameHeader(b, TypeDataAck, 8)
+	return binary.LittleEndian.AppendUint64(b, n)
+}
+
+// DecodeAck decodes a TypeDataAck body.
+func DecodeAck(body []byte) (uint64, error) {
+	if len(body) != 8 {
+		return 0, fmt.Errorf("%w: ack of %d bytes", ErrMalformed, len(body))
+	}
+	return binary.LittleEndian.Uint64(body), nil
 }
 
 // Rest returns a reader of the bytes after the last frame, for protocols

@@ -87,6 +87,7 @@ func FuzzReader(f *testing.F) {
 	m := Msg{Job: "j", Src: 1, Dst: 2, Payload: []byte("x")}
 	f.Add(m.AppendFrame(nil, TypeData))
 	f.Add([]byte{1, 0, 0, 0, 5})
+	f.Add(AppendAck(nil, 7))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		fr := NewReader(bytes.NewReader(in), 4096)
 		for i := 0; i < 64; i++ {
@@ -97,11 +98,30 @@ func FuzzReader(f *testing.F) {
 			if len(body) > 4096 {
 				t.Fatalf("body over limit: %d", len(body))
 			}
-			if typ == TypeData {
+			switch typ {
+			case TypeData:
 				_, _ = DecodeMsg(body)
+			case TypeDataAck:
+				if _, err := DecodeAck(body); err != nil && !errors.Is(err, ErrMalformed) {
+					t.Fatalf("ack error not marked malformed: %v", err)
+				}
 			}
 		}
 	})
+}
+
+func TestAckRoundTrip(t *testing.T) {
+	b := AppendAck(nil, 1<<40+3)
+	typ, body, err := NewReader(bytes.NewReader(b), 64).Next()
+	if err != nil || typ != TypeDataAck {
+		t.Fatalf("frame: %d %v", typ, err)
+	}
+	if n, err := DecodeAck(body); err != nil || n != 1<<40+3 {
+		t.Fatalf("DecodeAck = %d, %v", n, err)
+	}
+	if _, err := DecodeAck(body[:7]); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("short ack: %v", err)
+	}
 }
 
 func FuzzDecodeMsg(f *testing.F) {

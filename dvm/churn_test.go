@@ -1,0 +1,205 @@
+package dvm
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+	mocknet "github.com/libp2p/go-libp2p/p2p/net/mock"
+
+	"github.com/p2pdvm/p2pdvm/internal/testutil"
+)
+
+// A 16-rank job on 64 mocknet peers whose ranks exchange numbered
+// messages without pause (all-to-all and ring phases) while 16 peers
+// join close to its ranks' keys, 8 leave and 4 crash (none of them hosts
+// a rank). Every message arrives exactly once and in order (the program
+// checks its own numbers), and afterwards every location object lives at
+// its key's owner. "routed" sends every message through owners, the
+// hardest case for moving objects; "floc" lets chatty pairs take
+// shortcuts, which churn must not break either. Direct rank connections
+// are off, so all traffic crosses the overlay.
+func TestChurnMocknet(t *testing.T) {
+	if testing.Short() {
+		t.Skip("churn with 64 peers")
+	}
+	for _, tc := range []struct {
+		name string
+		floc bool
+	}{{"routed", false}, {"floc", true}} {
+		t.Run(tc.name, func(t *testing.T) { churnMocknet(t, tc.floc) })
+	}
+}
+
+func churnMocknet(t *testing.T, withFloc bool) {
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(seed, seed>>1))
+	edit := func(c *Config) {
+		c.Logger = slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		c.RankDirect = false
+		c.Floc.Enabled = withFloc
+		c.Floc.Refresh = 500 * time.Millisecond // churn's version changes show quickly
+	}
+	prog := buildProg(t, "./testdata/churn")
+	mn, peers := mockNet(t, 64, edit)
+	stop := filepath.Join(t.TempDir(), "stop")
+	sub := peers[0]
+	ctx := context.Background()
+	const n = 16
+	j, err := sub.Submit(ctx, Spec{Program: prog, N: n, Args: []string{stop, "2", "64"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = os.WriteFile(stop, nil, 0o600) }()
+	hosts := map[peer.ID]bool{}
+	testutil.Eventually(t, 60*time.Second, "every rank running", func() bool {
+		rec := j.record()
+		for _, r := range rec.Ranks {
+			if r.State != RankRunning {
+				return false
+			}
+		}
+		for _, r := range rec.Ranks {
+			hosts[r.Host] = true
+		}
+		return true
+	})
+
+	live := slices.Clone(peers)
+	// victim picks a peer that hosts no rank and did not submit, one that
+	// owns location objects if there is one, so that a crash loses some.
+	victim := func() *Peer {
+		var cands, owning []*Peer
+		for _, p := range live {
+			if p != sub && !hosts[p.ID()] {
+				cands = append(cands, p)
+				if p.locs.count() > 0 {
+					owning = append(owning, p)
+				}
+			}
+		}
+		if len(owning) > 0 {
+			cands = owning
+		}
+		v := cands[rng.IntN(len(cands))]
+		live = slices.DeleteFunc(live, func(p *Peer) bool { return p == v })
+		return v
+	}
+	var lost int
+	for i := 0; i < 16; i++ {
+		near := RankKey(j.ID(), rng.IntN(n))
+		live = append(live, join(t, mn, live, near, 3, edit))
+		if i%2 == 1 {
+			v := victim()
+			t.Logf("leave %s (%d objects)", shortID(v.ID()), v.locs.count())
+			v.Close()
+			cutOff(mn, v)
+		}
+		if i%4 == 3 {
+			v := victim()
+			lost += v.locs.count()
+			t.Logf("crash %s (%d objects)", shortID(v.ID()), v.locs.count())
+			cutOff(mn, v) // first: a crashed peer hands nothing on
+			v.Close()
+		}
+	}
+	if got := len(live); got != 64+16-8-4 {
+		t.Fatalf("%d peers live, want 68", got)
+	}
+	ids := make([]peer.ID, len(live))
+	for i, p := range live {
+		ids[i] = p.ID()
+	}
+	byID := map[peer.ID]*Peer{}
+	for _, p := range live {
+		byID[p.ID()] = p
+	}
+	moved := 0
+	misplaced := func() (bad []string) {
+		moved = 0
+		for r := 0; r < n; r++ {
+			owner := closest(RankKey(j.ID(), r), ids)
+			l, ok := byID[owner].locs.get(j.ID(), r)
+			if ok {
+				if l.Version > 1 {
+					moved++
+				}
+				continue
+			}
+			var at []string
+			for _, p := range live {
+				if l, ok := p.locs.get(j.ID(), r); ok {
+					at = append(at, fmt.Sprintf("%s v%d ticket=%v", shortID(p.ID()), l.Version, l.Ticket != nil))
+				}
+			}
+			bad = append(bad, fmt.Sprintf("rank %d: owner %s, held at %v", r, shortID(owner), at))
+		}
+		return bad
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for bad := misplaced(); len(bad) > 0; bad = misplaced() {
+		if time.Now().After(deadline) {
+			t.Fatalf("location objects not at their keys' owners:\n%s", strings.Join(bad, "\n"))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err := os.WriteFile(stop, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	var out strings.Builder
+	if err := j.Output(wctx, true, func(c Chunk) error { out.Write(c.Data); return nil }); err != nil {
+		t.Fatalf("output: %v", err)
+	}
+	rec, err := j.Wait(wctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.State != JobDone {
+		t.Fatalf("job %s (exit %d): %s\n%s", rec.State, rec.ExitCode, rec.Err, out.String())
+	}
+	if got := strings.Count(out.String(), " ok rounds="); got != n {
+		t.Fatalf("%d ranks ok, want %d:\n%s", got, n, out.String())
+	}
+	var tr TrafficStats
+	for _, p := range live {
+		s := p.Traffic()
+		tr.Routed += s.Routed
+		tr.Shortcut += s.Shortcut
+		tr.Retries += s.Retries
+		tr.Resent += s.Resent
+	}
+	t.Logf("%d of %d location objects moved; %d were on crashed peers; messages: %d routed, %d by shortcut, %d route retries, %d resent\n%s",
+		moved, n, lost, tr.Routed, tr.Shortcut, tr.Retries, tr.Resent, firstLines(out.String(), 2))
+	if moved == 0 {
+		t.Fatal("no location object moved: the joins did not exercise hand-off")
+	}
+	if withFloc && tr.Shortcut == 0 {
+		t.Fatal("no message took a shortcut")
+	}
+}
+
+// cutOff removes p from the network, as a crash or a departure does.
+func cutOff(mn mocknet.Mocknet, p *Peer) {
+	for _, q := range mn.Peers() {
+		if q != p.ID() {
+			_ = mn.UnlinkPeers(p.ID(), q)
+			_ = mn.DisconnectPeers(p.ID(), q)
+		}
+	}
+}
+
+func firstLines(s string, k int) string {
+	ls := strings.SplitN(s, "\n", k+1)
+	return strings.Join(ls[:min(k, len(ls))], "\n")
+}

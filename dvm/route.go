@@ -1,0 +1,299 @@
+package dvm
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/p2pdvm/p2pdvm/floc"
+	"github.com/p2pdvm/p2pdvm/internal/wire"
+)
+
+// A rank's message leaves its host one of three ways:
+//   - local: the destination runs here (0 peer hops);
+//   - by a Floc shortcut: straight to the destination's host on an acked
+//     data stream (1 hop);
+//   - routed by key: to the owner of the destination's location object,
+//     which delivers it to the host and answers with the location (2 hops,
+//     1 when the owner is one of the two hosts). The call returns only
+//     once the host has the message, so a routed message is acknowledged
+//     end to end and retried until it is; the receiving rank drops the
+//     copies a retry may make (per-pair sequence numbers).
+// Routed messages wait in a queue per (job, src, dst), drained by one
+// goroutine at a time, so a slow route to one rank does not hold up the
+// others and the sending rank does not wait for each round trip.
+
+// Queue bounds: past them the sending rank waits (its socket fills).
+const (
+	maxQueueMsgs  = 4096
+	maxQueueBytes = 16 << 20
+)
+
+type queueKey struct {
+	job      string
+	src, dst int
+}
+
+type routeQueue struct {
+	mu      sync.Mutex
+	space   *sync.Cond
+	msgs    []queued
+	bytes   int
+	running bool
+}
+
+type queued struct {
+	m    wire.Msg // owns its payload
+	want bool     // Floc asked for the location this reply carries
+}
+
+// routeReply is the owner's answer: where the rank lives, and how many
+// hops the owner's part of the delivery took.
+type routeReply struct {
+	Location
+	Hops  int  `json:"hops"`
+	Moved bool `json:"moved,omitempty"` // served from a forwarding pointer
+}
+
+// send takes one message from a local rank. Its payload aliases the
+// reader's buffer: what is kept is copied.
+func (o *outbound) send(pr *proc, m *wire.Msg) error {
+	if o.p.procs.deliver(m) {
+		o.stats.local.Add(1)
+		return nil
+	}
+	d := floc.Dest{Job: m.Job, Rank: int(m.Dst)}
+	sc, ok, want := o.floc.Next(d, len(m.Payload))
+	if ok {
+		err := o.forward(sc.Host, m)
+		if err == nil {
+			o.stats.shortcut.Add(1)
+			o.stats.hops.Add(1)
+			pr.viaShortcut.Add(1)
+			return nil
+		}
+		o.p.log.Debug("shortcut failed, routing", "job", m.Job, "dst", m.Dst, "host", shortID(sc.Host), "err", err)
+		o.unprotect(o.floc.Invalidate(d))
+		want = true
+	}
+	return o.enqueue(m, want)
+}
+
+// enqueue copies m into its queue and starts the queue's goroutine.
+func (o *outbound) enqueue(m *wire.Msg, want bool) error {
+	k := queueKey{m.Job, int(m.Src), int(m.Dst)}
+	o.mu.Lock()
+	q, ok := o.queues[k]
+	if !ok {
+		q = &routeQueue{}
+		q.space = sync.NewCond(&q.mu)
+		o.queues[k] = q
+	}
+	o.mu.Unlock()
+	c := *m
+	c.Payload = append([]byte(nil), m.Payload...)
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for len(q.msgs) >= maxQueueMsgs || q.bytes+len(c.Payload) > maxQueueBytes && len(q.msgs) > 0 {
+		if o.p.ctx.Err() != nil {
+			return o.p.ctx.Err()
+		}
+		q.space.Wait()
+	}
+	q.msgs = append(q.msgs, queued{m: c, want: want})
+	q.bytes += len(c.Payload)
+	if !q.running {
+		q.running = true
+		o.p.goFunc(func() { o.drain(k, q) })
+	}
+	return nil
+}
+
+// drain routes a queue's messages in order until it is empty.
+func (o *outbound) drain(k queueKey, q *routeQueue) {
+	for {
+		q.mu.Lock()
+		if len(q.msgs) == 0 || o.p.ctx.Err() != nil {
+			q.running = false
+			q.msgs, q.bytes = nil, 0
+			q.space.Broadcast()
+			q.mu.Unlock()
+			return
+		}
+		it := q.msgs[0]
+		q.mu.Unlock()
+
+		rep, err := o.route(o.p.ctx, &it.m)
+
+		q.mu.Lock()
+		q.msgs[0] = queued{}
+		q.msgs = q.msgs[1:]
+		q.bytes -= len(it.m.Payload)
+		q.space.Broadcast()
+		if err != nil {
+			q.msgs, q.bytes = nil, 0 // the job is being aborted
+		}
+		q.mu.Unlock()
+		if err != nil {
+			o.p.log.Error("message lost", "job", k.job, "rank", k.src, "dst", k.dst, "err", err)
+			if pr := o.p.procs.get(k.job, k.src); pr != nil {
+				o.p.abortJob(pr, 1, fmt.Sprintf("rank %d could not send to rank %d: %v", k.src, k.dst, err))
+			}
+			continue
+		}
+		if rep.Host == "" {
+			continue // the job is over
+		}
+		o.stats.routed.Add(1)
+		o.stats.hops.Add(uint64(rep.Hops))
+		pr := o.p.procs.get(k.job, k.src)
+		if pr != nil {
+			pr.viaRoute.Add(1)
+		}
+		o.learned(pr, floc.Dest{Job: k.job, Rank: k.dst}, rep.Location)
+	}
+}
+
+// learned gives Floc the location a routed reply carried. Once the
+// destination has a shortcut, the sending rank also learns where the
+// destination listens, so it can connect to it directly.
+func (o *outbound) learned(pr *proc, d floc.Dest, loc Location) {
+	added, removed := o.floc.Learned(d, loc.Host, loc.Version)
+	if added != "" && added != o.p.h.ID() {
+		o.p.h.ConnManager().Protect(added, flocTag)
+	}
+	o.unprotect(removed)
+	if pr == nil || len(loc.Addrs) == 0 || !o.floc.Holds(d) {
+		return
+	}
+	if pr.markLocated(d.Rank) {
+		pr.locate(wire.Locate{Dst: d.Rank, Addrs: loc.Addrs})
+	}
+}
+
+const flocTag = "p2pdvm-floc"
+
+func (o *outbound) unprotect(hosts []peer.ID) {
+	for _, h := range hosts {
+		o.p.h.ConnManager().Unprotect(h, flocTag)
+	}
+}
+
+// route delivers m through the owner of its destination's key, retrying
+// while the owner is being looked up again or the object is on its way
+// to a new owner. It returns the owner's reply with Hops counted from
+// this peer; a zero reply means the job is over and nobody is left to
+// receive m.
+func (o *outbound) route(ctx context.Context, m *wire.Msg) (routeReply, error) {
+	key := RankKey(m.Job, int(m.Dst))
+	body := m.AppendFrame(nil, wire.TypeData)[wire.HeaderLen:]
+	deadline := time.Now().Add(o.p.cfg.RouteTimeout)
+	backoff := 5 * time.Millisecond
+	for {
+		owner, err := o.p.ownerOf(ctx, key)
+		var rep routeReply
+		if err == nil {
+			cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			err = o.p.call(cctx, owner, "rank.route", routeReq{Msg: body}, &rep)
+			cancel()
+		}
+		if err == nil {
+			if owner != o.p.h.ID() {
+				rep.Hops++
+			}
+			if rep.Moved {
+				// Our owner is out of date; the next message looks it up.
+				o.p.forgetOwner(key)
+			}
+			return rep, nil
+		}
+		if errors.Is(err, wire.ErrGone) || o.p.procs.isKilled(m.Job) {
+			return routeReply{}, nil
+		}
+		// Not found: the spawn has not reached the owner yet, or the owner
+		// changed and the object is still on its way. Unavailable: the
+		// owner left or crashed, or the host did not take the message.
+		// Look the owner up again after a pause; the receiver drops any
+		// copy a retry makes.
+		o.p.forgetOwner(key)
+		o.stats.retries.Add(1)
+		if !errors.Is(err, wire.ErrNotFound) && !errors.Is(err, wire.ErrUnavailable) || time.Now().After(deadline) {
+			return routeReply{}, fmt.Errorf("dvm: route %s:%d->%d: %w", m.Job, m.Src, m.Dst, err)
+		}
+		select {
+		case <-ctx.Done():
+			return routeReply{}, ctx.Err()
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 500*time.Millisecond)
+	}
+}
+
+type routeReq struct {
+	Msg []byte `json:"msg"` // a wire.Msg body
+}
+
+// handleRoute is the owner's side of routing by key: deliver the message
+// to the rank's host, then tell the sender where the rank lives.
+func (p *Peer) handleRoute(ctx context.Context, _ peer.ID, body json.RawMessage) (any, error) {
+	var req routeReq
+	if err := decodeBody(body, &req); err != nil {
+		return nil, err
+	}
+	m, err := wire.DecodeMsg(req.Msg)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", wire.ErrBadRequest, err)
+	}
+	loc, moved, ok := p.locs.lookup(m.Job, int(m.Dst))
+	if !ok && p.locs.isEnded(m.Job) {
+		return nil, fmt.Errorf("%w: job %s has ended", wire.ErrGone, m.Job)
+	}
+	if !ok {
+		return nil, fmt.Errorf("%w: no location object for %s:%d here", wire.ErrNotFound, m.Job, m.Dst)
+	}
+	rep := routeReply{Location: loc, Moved: moved}
+	rep.Ticket = nil // the sender has no use for it
+	if loc.Host == p.h.ID() {
+		if err := p.deliverHere(&m); err != nil {
+			return nil, err
+		}
+	} else {
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err := p.call(cctx, loc.Host, "rank.deliver", req, nil)
+		cancel()
+		if err != nil {
+			return nil, err
+		}
+		rep.Hops = 1
+	}
+	p.out.stats.forwarded.Add(1)
+	return rep, nil
+}
+
+// handleDeliver is the host's side of a routed message: it answers once
+// the rank's process has the message (or is gone for good).
+func (p *Peer) handleDeliver(_ context.Context, _ peer.ID, body json.RawMessage) (any, error) {
+	var req routeReq
+	if err := decodeBody(body, &req); err != nil {
+		return nil, err
+	}
+	m, err := wire.DecodeMsg(req.Msg)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", wire.ErrBadRequest, err)
+	}
+	return nil, p.deliverHere(&m)
+}
+
+func (p *Peer) deliverHere(m *wire.Msg) error {
+	if p.procs.deliver(m) {
+		return nil
+	}
+	// The rank ended (or the job did): a message for it has nobody to go
+	// to, and the sender must not retry.
+	return fmt.Errorf("%w: rank %s:%d is not running here", wire.ErrGone, m.Job, m.Dst)
+}
