@@ -9,7 +9,7 @@ HEAT_REF := 592716.52687308204
 # report "context deadline exceeded" as a failure, which makes CI flaky.
 FUZZTIME ?= 300000x
 
-.PHONY: all build lib demo test test-unit test-race fuzz bench clean
+.PHONY: all build lib demo test test-unit test-race test-churn fuzz bench clean
 
 all: build
 
@@ -35,12 +35,17 @@ demo: build
 	case "$$out" in *"checksum=$(HEAT_REF) "*) echo "== checksum equals the serial run's ($(HEAT_REF))";; \
 	  *) echo "== checksum differs from the serial run's ($(HEAT_REF))"; exit 1;; esac
 
-test: test-race fuzz
+test: test-race test-churn fuzz
 
 # Every package under -race: the runtime is concurrent everywhere.
 test-race:
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 10m ./...
+
+# The churn tests at full size (64 peers, 16 ranks; the race detector
+# makes that too slow for -race, which runs them smaller).
+test-churn:
+	$(GO) test -count=1 -timeout 5m -run 'TestChurnMocknet' ./dvm/
 
 # A short run of every fuzz target; the corpus grows in testdata/fuzz.
 FUZZPKGS := ./internal/wire ./peal ./mpishim/dtype ./storage

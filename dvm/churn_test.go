@@ -27,19 +27,30 @@ import (
 // hardest case for moving objects; "floc" lets chatty pairs take
 // shortcuts, which churn must not break either. Direct rank connections
 // are off, so all traffic crosses the overlay.
+//
+// Under the race detector (make test-race) the scene is a quarter of
+// that size on 24 peers, which still runs every code path concurrently;
+// make test runs the full size without it as well (make test-churn).
 func TestChurnMocknet(t *testing.T) {
 	if testing.Short() {
 		t.Skip("churn with 64 peers")
+	}
+	sc := churnScale{peers: 64, ranks: 16, joins: 16}
+	if raceEnabled {
+		sc = churnScale{peers: 24, ranks: 8, joins: 4}
 	}
 	for _, tc := range []struct {
 		name string
 		floc bool
 	}{{"routed", false}, {"floc", true}} {
-		t.Run(tc.name, func(t *testing.T) { churnMocknet(t, tc.floc) })
+		t.Run(tc.name, func(t *testing.T) { churnMocknet(t, tc.floc, sc) })
 	}
 }
 
-func churnMocknet(t *testing.T, withFloc bool) {
+// churnScale: joins peers join, half as many leave and a quarter crash.
+type churnScale struct{ peers, ranks, joins int }
+
+func churnMocknet(t *testing.T, withFloc bool, sc churnScale) {
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)
 	rng := rand.New(rand.NewPCG(seed, seed>>1))
@@ -50,11 +61,11 @@ func churnMocknet(t *testing.T, withFloc bool) {
 		c.Floc.Refresh = 500 * time.Millisecond // churn's version changes show quickly
 	}
 	prog := buildProg(t, "./testdata/churn")
-	mn, peers := mockNet(t, 64, edit)
+	mn, peers := mockNet(t, sc.peers, edit)
 	stop := filepath.Join(t.TempDir(), "stop")
 	sub := peers[0]
 	ctx := context.Background()
-	const n = 16
+	n := sc.ranks
 	j, err := sub.Submit(ctx, Spec{Program: prog, N: n, Args: []string{stop, "2", "64"}})
 	if err != nil {
 		t.Fatal(err)
@@ -95,7 +106,7 @@ func churnMocknet(t *testing.T, withFloc bool) {
 		return v
 	}
 	var lost int
-	for i := 0; i < 16; i++ {
+	for i := 0; i < sc.joins; i++ {
 		near := RankKey(j.ID(), rng.IntN(n))
 		live = append(live, join(t, mn, live, near, 3, edit))
 		if i%2 == 1 {
@@ -112,8 +123,8 @@ func churnMocknet(t *testing.T, withFloc bool) {
 			v.Close()
 		}
 	}
-	if got := len(live); got != 64+16-8-4 {
-		t.Fatalf("%d peers live, want 68", got)
+	if got, want := len(live), sc.peers+sc.joins-sc.joins/2-sc.joins/4; got != want {
+		t.Fatalf("%d peers live, want %d", got, want)
 	}
 	ids := make([]peer.ID, len(live))
 	for i, p := range live {

@@ -49,6 +49,7 @@ func (p *Peer) runLocUpkeep() {
 		}
 		p.locs.expire(time.Now())
 		p.handOffLocs(false)
+		p.verifyOwnership()
 		p.registerRanks()
 	}
 }
@@ -85,6 +86,36 @@ func (p *Peer) handOffLocs(leaving bool) {
 		}()
 	}
 	wg.Wait()
+}
+
+// verifyEvery is how often an owner checks each object it keeps against
+// a DHT lookup. Its routing table knows the peers near its own ID, not
+// every peer near every key: a joiner it has not met yet, or a gap left
+// by a leaver that handed it objects from a partial view, shows only in a
+// lookup. One lookup per object every few seconds costs little: a peer
+// owns about (ranks in the DVM)/(peers) objects.
+const verifyEvery = 5 * time.Second
+
+// verifyOwnership hands an object to the owner a fresh lookup finds, if
+// that peer is closer to the key than this one.
+func (p *Peer) verifyOwnership() {
+	self := p.h.ID()
+	for _, l := range p.locs.dueForCheck(time.Now(), verifyEvery) {
+		if l.Ticket == nil {
+			continue
+		}
+		key := RankKey(l.Job, l.Rank)
+		p.forgetOwner(key)
+		ctx, cancel := context.WithTimeout(p.ctx, 10*time.Second)
+		owner, err := p.ownerOf(ctx, key)
+		if err == nil && owner != self && closest(key, []peer.ID{self, owner}) == owner {
+			if err = p.call(ctx, owner, "loc.handoff", locsReq{Locs: []Location{l}}, nil); err == nil {
+				p.locs.moveOut(owner, []Location{l})
+				p.log.Debug("handed off a location object after a lookup", "job", l.Job, "rank", l.Rank, "to", shortID(owner))
+			}
+		}
+		cancel()
+	}
 }
 
 // handleLocHandoff adopts objects another owner hands over. Each must

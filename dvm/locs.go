@@ -1,10 +1,13 @@
 package dvm
 
 import (
+	"fmt"
 	"sync"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/p2pdvm/p2pdvm/internal/wire"
 )
 
 type rankID struct {
@@ -19,6 +22,7 @@ type locTable struct {
 	m     map[rankID]Location
 	moved map[rankID]movedLoc  // handed to a closer peer: route with the copy meanwhile
 	ended map[string]time.Time // released jobs, so late messages are dropped, not retried
+	check map[rankID]time.Time // when each held object was last checked by a lookup
 	// wake asks the location upkeep loop for a round now (a peer joined or
 	// left, a ticket arrived) instead of at its next tick.
 	wake chan struct{}
@@ -43,7 +47,7 @@ const (
 
 func newLocTable() *locTable {
 	return &locTable{m: map[rankID]Location{}, moved: map[rankID]movedLoc{},
-		ended: map[string]time.Time{}, wake: make(chan struct{}, 1)}
+		ended: map[string]time.Time{}, check: map[rankID]time.Time{}, wake: make(chan struct{}, 1)}
 }
 
 func (t *locTable) poke() {
@@ -115,6 +119,26 @@ func (t *locTable) adopt(l Location) (Location, bool) {
 	return l, true
 }
 
+// attach gives a held object its ticket, sent by its submitter.
+func (t *locTable) attach(tk *Ticket, from peer.ID) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	k := rankID{tk.Job, tk.Rank}
+	l, ok := t.m[k]
+	if !ok {
+		return nil // moved on already: its host registers it where it is
+	}
+	if l.Submitter != from {
+		return fmt.Errorf("%w: ticket from a peer that did not submit the job", wire.ErrDenied)
+	}
+	if err := verifyTicket(tk, l); err != nil {
+		return err
+	}
+	l.Ticket = tk
+	t.m[k] = l
+	return nil
+}
+
 // moveOut drops the objects handed to to, keeping forwarding pointers.
 func (t *locTable) moveOut(to peer.ID, ls []Location) {
 	t.mu.Lock()
@@ -127,6 +151,26 @@ func (t *locTable) moveOut(to peer.ID, ls []Location) {
 			t.moved[k] = movedLoc{to: to, loc: cur, at: now}
 		}
 	}
+}
+
+// dueForCheck returns the objects held that were not checked within
+// every, and marks them checked now.
+func (t *locTable) dueForCheck(now time.Time, every time.Duration) []Location {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var out []Location
+	for k, l := range t.m {
+		if now.Sub(t.check[k]) >= every {
+			t.check[k] = now
+			out = append(out, l)
+		}
+	}
+	for k := range t.check {
+		if _, ok := t.m[k]; !ok {
+			delete(t.check, k)
+		}
+	}
+	return out
 }
 
 // list returns every object held.

@@ -47,6 +47,7 @@ func (p *Peer) handlers() map[string]handler {
 		"loc.handoff":  p.handleLocHandoff,
 		"loc.register": p.handleLocRegister,
 		"loc.moved":    p.handleLocMoved,
+		"loc.ticket":   p.handleLocTicket,
 		"proc.ticket":  p.handleTicket,
 		"proc.start":   p.handleStart,
 		"proc.kill":    p.handleKill,

@@ -282,7 +282,7 @@ func (j *Job) placed(run, rank int, host, owner peer.ID) {
 		// The job was killed while this spawn was in flight.
 		j.killHosts(runID(j.ID(), run), []peer.ID{host})
 	} else {
-		j.p.goFunc(func() { j.sendTicket(runID(j.ID(), run), rank, host) })
+		j.p.goFunc(func() { j.sendTicket(runID(j.ID(), run), rank, host, owner) })
 	}
 	if was == JobRunning {
 		j.p.goFunc(func() { j.publish() })

@@ -71,11 +71,14 @@ func verifyTicket(t *Ticket, l Location) error {
 	return nil
 }
 
-// sendTicket gives a placed rank's host its ticket. The host registers
-// the rank with the key's owner under it, and again whenever the owner
-// changes. Best effort: without a ticket the rank still runs, only its
-// location object cannot be rebuilt if its owner crashes.
-func (j *Job) sendTicket(rid string, rank int, host peer.ID) {
+// sendTicket gives a placed rank's host and the owner that placed it the
+// rank's ticket. The host registers the rank under it with the key's
+// owner as it sees it, and again whenever that owner changes; the placing
+// owner needs it to hand its object on, or it would keep an object it
+// cannot move when the host's view of the owner differs from its own.
+// Best effort: without a ticket the rank still runs, only its location
+// object cannot follow the key space.
+func (j *Job) sendTicket(rid string, rank int, host, owner peer.ID) {
 	t, err := j.p.signTicket(rid, rank, host)
 	if err != nil {
 		j.p.log.Warn("sign ticket", "job", rid, "rank", rank, "err", err)
@@ -86,6 +89,23 @@ func (j *Job) sendTicket(rid string, rank int, host peer.ID) {
 	if err := j.p.call(ctx, host, "proc.ticket", t, nil); err != nil {
 		j.p.log.Debug("send ticket", "job", rid, "rank", rank, "host", shortID(host), "err", err)
 	}
+	if err := j.p.call(ctx, owner, "loc.ticket", t, nil); err != nil {
+		j.p.log.Debug("send ticket to owner", "job", rid, "rank", rank, "owner", shortID(owner), "err", err)
+	}
+}
+
+// handleLocTicket is the placing owner's side: the object it made at the
+// spawn gets its ticket, so it can move.
+func (p *Peer) handleLocTicket(_ context.Context, from peer.ID, body json.RawMessage) (any, error) {
+	var t Ticket
+	if err := decodeBody(body, &t); err != nil {
+		return nil, err
+	}
+	if err := p.locs.attach(&t, from); err != nil {
+		return nil, err
+	}
+	p.locs.poke()
+	return nil, nil
 }
 
 // handleTicket is the host's side: keep the ticket with the process and

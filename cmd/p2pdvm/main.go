@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -107,6 +108,21 @@ func env(name, def string) string {
 		return v
 	}
 	return def
+}
+
+// envBool reads a boolean variable; a value that is not a boolean is
+// reported when the flag is parsed, as a bad flag value would be.
+func envBool(name string, def bool) bool {
+	v := os.Getenv("P2PDVM_" + name)
+	if v == "" {
+		return def
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "p2pdvm: P2PDVM_%s=%q is not true or false; using %v\n", name, v, def)
+		return def
+	}
+	return b
 }
 
 func envList(name string) []string {

@@ -19,6 +19,7 @@ func init() {
 	var listen, bootstrap *[]string
 	var data, security, logLevel *string
 	var repairEvery, gcGrace *time.Duration
+	var withFloc, rankDirect *bool
 	register(&command{
 		name:    "peer",
 		summary: "run a long-lived peer of the DVM",
@@ -32,6 +33,8 @@ func init() {
 			security = fs.String("security", env("SECURITY", def.Security), "preferred secure channel: tls or noise [$P2PDVM_SECURITY]")
 			repairEvery = fs.Duration("repair-interval", def.RepairInterval, "how often to check held blocks' replicas and renew pins (0: never)")
 			gcGrace = fs.Duration("gc-grace", def.GCGrace, "store gc never frees blocks written more recently than this")
+			withFloc = fs.Bool("floc", envBool("FLOC", def.Floc.Enabled), "give chatty rank pairs shortcuts; off routes every message through owners [$P2PDVM_FLOC]")
+			rankDirect = fs.Bool("rank-direct", envBool("RANK_DIRECT", def.RankDirect), "let chatty ranks connect to each other directly [$P2PDVM_RANK_DIRECT]")
 			logLevel = fs.String("log-level", env("LOG_LEVEL", "info"), "debug, info, warn or error [$P2PDVM_LOG_LEVEL]")
 		},
 		run: func(fs *pflag.FlagSet, args []string) int {
@@ -45,6 +48,7 @@ func init() {
 			cfg := dvm.DefaultConfig(*data)
 			cfg.ListenAddrs, cfg.Bootstrap, cfg.Security = *listen, *bootstrap, *security
 			cfg.RepairInterval, cfg.GCGrace = *repairEvery, *gcGrace
+			cfg.Floc.Enabled, cfg.RankDirect = *withFloc, *rankDirect
 			cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 			defer stop()

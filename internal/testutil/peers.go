@@ -43,49 +43,66 @@ func StartPeers(t *testing.T, bin string, k int, extra ...string) []*Peer {
 	base := t.TempDir()
 	var ps []*Peer
 	for i := 0; i < k; i++ {
-		dir := filepath.Join(base, fmt.Sprint(i))
-		args := append([]string{"peer", "--listen", "/ip4/127.0.0.1/tcp/0", "--data", dir}, extra...)
+		boot := ""
 		if i > 0 {
-			args = append(args, "--bootstrap", ps[0].Addr)
+			boot = ps[0].Addr
 		}
-		p := &Peer{Cmd: exec.Command(bin, args...), Dir: dir, Sock: filepath.Join(dir, "ctl.sock"), bin: bin}
-		out, err := p.Cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var stderr bytes.Buffer
-		p.Cmd.Stderr = &stderr
-		if err := p.Cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { StopPeer(t, p) })
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			line := sc.Text()
-			if a, ok := strings.CutPrefix(line, "listening on "); ok && p.Addr == "" {
-				p.Addr = a
-			}
-			if strings.HasPrefix(line, "control socket:") {
-				break
-			}
-		}
-		if p.Addr == "" {
-			t.Fatalf("peer %d did not start: %s", i, stderr.String())
-		}
-		go func() { // keep draining so the peer never blocks on stdout
-			for sc.Scan() {
-			}
-		}()
-		ps = append(ps, p)
+		ps = append(ps, StartPeer(t, bin, filepath.Join(base, fmt.Sprint(i)), boot, extra...))
 	}
 	for _, p := range ps {
-		Eventually(t, 20*time.Second, "peers to connect", func() bool {
-			out, _, code := CLI(t, bin, "peers", "--json", "--peer", p.Sock)
-			var list []map[string]any
-			return code == 0 && json.Unmarshal([]byte(out), &list) == nil && len(list) >= k-1
-		})
+		WaitPeers(t, p, k-1)
 	}
 	return ps
+}
+
+// StartPeer starts one peer process with data dir dir (which may hold an
+// identity.key already), joining through boot unless it is empty. It is
+// stopped with SIGTERM when the test ends.
+func StartPeer(t *testing.T, bin, dir, boot string, extra ...string) *Peer {
+	t.Helper()
+	args := append([]string{"peer", "--listen", "/ip4/127.0.0.1/tcp/0", "--data", dir}, extra...)
+	if boot != "" {
+		args = append(args, "--bootstrap", boot)
+	}
+	p := &Peer{Cmd: exec.Command(bin, args...), Dir: dir, Sock: filepath.Join(dir, "ctl.sock"), bin: bin}
+	out, err := p.Cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	p.Cmd.Stderr = &stderr
+	if err := p.Cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { StopPeer(t, p) })
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		line := sc.Text()
+		if a, ok := strings.CutPrefix(line, "listening on "); ok && p.Addr == "" {
+			p.Addr = a
+		}
+		if strings.HasPrefix(line, "control socket:") {
+			break
+		}
+	}
+	if p.Addr == "" {
+		t.Fatalf("peer %s did not start: %s", dir, stderr.String())
+	}
+	go func() { // keep draining so the peer never blocks on stdout
+		for sc.Scan() {
+		}
+	}()
+	return p
+}
+
+// WaitPeers waits until p is connected to at least n peers.
+func WaitPeers(t *testing.T, p *Peer, n int) {
+	t.Helper()
+	Eventually(t, 20*time.Second, "peers to connect", func() bool {
+		out, _, code := CLI(t, p.bin, "peers", "--json", "--peer", p.Sock)
+		var list []map[string]any
+		return code == 0 && json.Unmarshal([]byte(out), &list) == nil && len(list) >= n
+	})
 }
 
 // StopPeer stops a peer with SIGTERM and checks that it leaves cleanly.
