@@ -242,4 +242,3 @@ func (p *Peer) registerRanks() {
 		p.log.Debug("registered rank", "job", pr.job, "rank", pr.rank, "owner", shortID(owner), "version", got.Version)
 	}
 }
-
