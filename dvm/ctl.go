@@ -89,6 +89,8 @@ type NodeInfo struct {
 	Peers   int      `json:"peers"`
 	Procs   int      `json:"procs"`
 	Locs    int      `json:"location_objects"`
+	// Objects are the location objects held: "run:rank@host vVERSION".
+	Objects []string `json:"objects,omitempty"`
 	// Traffic says how messages from ranks hosted here left this peer.
 	Traffic TrafficStats `json:"traffic"`
 }
@@ -276,6 +278,10 @@ func (p *Peer) Peers() []PeerInfo {
 func (p *Peer) Info() NodeInfo {
 	ni := NodeInfo{ID: p.h.ID().String(), DataDir: p.cfg.DataDir, Peers: len(p.h.Network().Peers()),
 		Procs: p.procs.count(), Locs: p.locs.count(), Traffic: p.Traffic()}
+	for _, l := range p.locs.list() {
+		ni.Objects = append(ni.Objects, fmt.Sprintf("%s:%d@%s v%d", l.Job, l.Rank, shortID(l.Host), l.Version))
+	}
+	sort.Strings(ni.Objects)
 	for _, a := range p.Addrs() {
 		ni.Addrs = append(ni.Addrs, a.String())
 	}

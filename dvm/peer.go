@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 	"sync"
+	"syscall"
 	"time"
 
 	dht "github.com/libp2p/go-libp2p-kad-dht"
@@ -48,6 +49,7 @@ type Peer struct {
 	ctl     *ctlServer    // local control API, if enabled
 	psock   *procListener // where rank processes attach
 
+	lock      *os.File // held while the peer runs: one peer per data dir
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -65,17 +67,24 @@ func New(ctx context.Context, cfg Config) (*Peer, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("dvm: data dir: %w", err)
 	}
+	// Before the host: a second peer on the same data dir would otherwise
+	// fail on a busy port, or worse, take over the first one's sockets.
+	lock, err := lockDataDir(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
 	key, err := loadIdentity(cfg.DataDir)
 	if err != nil {
+		lock.Close()
 		return nil, err
 	}
 	h, err := newLibp2pHost(&cfg, key)
 	if err != nil {
+		lock.Close()
 		return nil, err
 	}
-	p, err := NewWithHost(cfg, h)
+	p, err := newPeer(cfg, h, lock)
 	if err != nil {
-		h.Close()
 		return nil, err
 	}
 	if err := connect(ctx, h, p.dht, bs, cfg.BootstrapTimeout); err != nil {
@@ -89,14 +98,27 @@ func New(ctx context.Context, cfg Config) (*Peer, error) {
 // tests). The peer takes ownership of h and closes it.
 func NewWithHost(cfg Config, h host.Host) (*Peer, error) {
 	if err := cfg.Validate(); err != nil {
+		h.Close()
 		return nil, err
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		h.Close()
 		return nil, fmt.Errorf("dvm: data dir: %w", err)
 	}
+	lock, err := lockDataDir(cfg.DataDir)
+	if err != nil {
+		h.Close()
+		return nil, err
+	}
+	return newPeer(cfg, h, lock)
+}
+
+// newPeer builds the peer; it owns h and lock, and closes both on error.
+func newPeer(cfg Config, h host.Host, lock *os.File) (*Peer, error) {
 	blocks, err := storage.OpenDisk(filepath.Join(cfg.DataDir, "blocks"), cfg.BlockCapacity)
 	if err != nil {
 		h.Close()
+		lock.Close()
 		return nil, err
 	}
 	pins, err := storage.OpenPins(filepath.Join(cfg.DataDir, "pins.json"))
@@ -110,16 +132,19 @@ func NewWithHost(cfg Config, h host.Host) (*Peer, error) {
 	}
 	if err != nil {
 		h.Close()
+		lock.Close()
 		return nil, fmt.Errorf("dvm: %w", err)
 	}
 	d, err := newDHT(h)
 	if err != nil {
+		h.Close()
+		lock.Close()
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &Peer{
 		cfg: cfg, log: cfg.logger().With("self", shortID(h.ID())),
-		h: h, dht: d, ctx: ctx, cancel: cancel,
+		h: h, dht: d, ctx: ctx, cancel: cancel, lock: lock,
 		owners:  ownerCache{m: map[string]ownerEntry{}},
 		locs:    newLocTable(),
 		records: newRecordTable(),
@@ -199,6 +224,7 @@ func (p *Peer) Close() error {
 		p.out.close()
 		errs = append(errs, p.dht.Close(), p.h.Close())
 		p.wg.Wait()
+		errs = append(errs, p.lock.Close())
 		p.closeErr = errors.Join(errs...)
 	})
 	return p.closeErr
@@ -269,4 +295,21 @@ func (p *Peer) goFunc(f func()) {
 		defer p.wg.Done()
 		f()
 	}()
+}
+
+// lockDataDir takes the data dir's lock file, which the kernel releases
+// when the peer's process ends however it ends.
+func lockDataDir(dir string) (*os.File, error) {
+	f, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("dvm: lock data dir: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("dvm: data dir %s is in use by another peer; give each peer its own --data", dir)
+		}
+		return nil, fmt.Errorf("dvm: lock data dir: %w", err)
+	}
+	return f, nil
 }

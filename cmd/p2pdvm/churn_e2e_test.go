@@ -58,7 +58,7 @@ func TestE2EChurn(t *testing.T) {
 	}
 	dir := t.TempDir()
 	joinNear := func(rank int) {
-		d := filepath.Join(dir, "join"+strings.Repeat("+", len(live)))
+		d := filepath.Join(dir, fmt.Sprint("join", rank))
 		ids := peerIDs(t, live)
 		writeIdentityNear(t, d, dvm.RankKey(id, rank), ids)
 		p := testutil.StartPeer(t, binPath, d, ps[0].Addr, flags...)
@@ -95,13 +95,14 @@ func TestE2EChurn(t *testing.T) {
 			if code != 0 || json.Unmarshal([]byte(out), &ni) != nil || ni.Locs != want[ids[i]] {
 				ok = false
 			}
-			seen = append(seen, fmt.Sprintf("%s holds %d, owns %d", p.ID()[len(p.ID())-8:], ni.Locs, want[ids[i]]))
+			seen = append(seen, fmt.Sprintf("%s holds %d, owns %d: %v", p.ID()[len(p.ID())-8:], ni.Locs, want[ids[i]], ni.Objects))
 		}
 		return ok
 	}
 	for deadline := time.Now().Add(30 * time.Second); !placed(); time.Sleep(100 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("location objects not at their keys' owners:\n%s", strings.Join(seen, "\n"))
+			st, _, _ := cli(t, "status", "--peer", ps[0].Sock, id)
+			t.Fatalf("location objects not at their keys' owners:\n%s\njob:\n%s", strings.Join(seen, "\n"), st)
 		}
 	}
 	if err := os.WriteFile(stop, nil, 0o600); err != nil {

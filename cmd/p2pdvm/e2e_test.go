@@ -191,6 +191,8 @@ func TestE2EBadInput(t *testing.T) {
 		{"malformed bootstrap", []string{"peer", "--data", t.TempDir(), "--listen", "/ip4/127.0.0.1/tcp/0", "--bootstrap", "not-a-multiaddr"}, 1, "bootstrap address"},
 		{"bootstrap without id", []string{"peer", "--data", t.TempDir(), "--listen", "/ip4/127.0.0.1/tcp/0", "--bootstrap", "/ip4/127.0.0.1/tcp/1"}, 1, "/p2p/"},
 		{"unreachable bootstrap", []string{"peer", "--data", t.TempDir(), "--listen", "/ip4/127.0.0.1/tcp/0", "--bootstrap", "/ip4/127.0.0.1/tcp/1/p2p/" + ps[0].ID()}, 1, "no bootstrap peer reachable"},
+		{"data dir of a running peer", []string{"peer", "--data", ps[0].Dir, "--listen", "/ip4/127.0.0.1/tcp/0"}, 1, "in use by another peer"},
+		{"bad P2PDVM_FLOC", []string{"peer", "--data", ps[0].Dir, "--floc=maybe"}, 2, "invalid argument"},
 		{"unknown job", []string{"status", "--peer", sock, "ffffffffffff"}, 1, "not found"},
 		{"unknown command", []string{"frobnicate"}, 2, "unknown command"},
 		{"identity in -x", []string{"submit", "--peer", sock, "-x", "P2PDVM_RANK=0", "/bin/true"}, 1, "P2PDVM_"},
