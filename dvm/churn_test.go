@@ -58,7 +58,11 @@ func churnMocknet(t *testing.T, withFloc bool, sc churnScale) {
 		c.Logger = slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 		c.RankDirect = false
 		c.Floc.Enabled = withFloc
-		c.Floc.Refresh = 500 * time.Millisecond // churn's version changes show quickly
+		// Every pair is chatty from its first round, however slowly the
+		// machine runs the job, and shortcuts revalidate often, so
+		// churn's version changes reach them during the test.
+		c.Floc.MinMsgs = 2
+		c.Floc.Refresh = 500 * time.Millisecond
 	}
 	prog := buildProg(t, "./testdata/churn")
 	mn, peers := mockNet(t, sc.peers, edit)

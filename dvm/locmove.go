@@ -201,20 +201,25 @@ func (p *Peer) handleLocRegister(_ context.Context, from peer.ID, body json.RawM
 }
 
 // registerRanks registers each rank hosted here that has a ticket with
-// its key's current owner, if it is not registered there already. The
-// local view (routing table) says when to look; the DHT lookup decides.
+// its key's current owner, if it is not registered there already, and
+// every verifyEvery anyway: an owner that took the object over and
+// crashed before telling the host leaves the host registered with a live
+// peer that no longer holds it. A registration where the object is
+// already held changes nothing. The local view (routing table) says when
+// to look early; the DHT lookup decides where.
 func (p *Peer) registerRanks() {
 	live := p.livePeers()
+	now := time.Now()
 	for _, pr := range p.procs.jobProcs("") {
 		pr.mu.Lock()
-		has, regAt := pr.ticket != nil, pr.regAt
+		has, regAt, due := pr.ticket != nil, pr.regAt, now.Sub(pr.regCheck) >= verifyEvery
 		pr.mu.Unlock()
 		if !has {
 			continue
 		}
 		key := RankKey(pr.job, pr.rank)
 		regLive := regAt == p.h.ID() || p.h.Network().Connectedness(regAt) == network.Connected
-		if !needsRegister(has, regAt, closest(key, live), regLive) {
+		if !due && !needsRegister(has, regAt, closest(key, live), regLive) {
 			continue
 		}
 		if !regLive {
@@ -222,7 +227,7 @@ func (p *Peer) registerRanks() {
 		}
 		ctx, cancel := context.WithTimeout(p.ctx, 10*time.Second)
 		owner, err := p.ownerOf(ctx, key)
-		if err == nil && !needsRegister(has, regAt, owner, regLive) {
+		if err == nil && !due && !needsRegister(has, regAt, owner, regLive) {
 			cancel()
 			continue
 		}
@@ -237,7 +242,7 @@ func (p *Peer) registerRanks() {
 			continue
 		}
 		pr.mu.Lock()
-		pr.regAt, pr.regVer = owner, got.Version
+		pr.regAt, pr.regVer, pr.regCheck = owner, got.Version, now
 		pr.mu.Unlock()
 		p.log.Debug("registered rank", "job", pr.job, "rank", pr.rank, "owner", shortID(owner), "version", got.Version)
 	}

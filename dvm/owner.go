@@ -2,6 +2,7 @@ package dvm
 
 import (
 	"context"
+	"errors"
 	"encoding/json"
 	"fmt"
 
@@ -47,6 +48,11 @@ type spawnReq struct {
 	Env []string `json:"env,omitempty"`
 	// Restore, on a restart, is the checkpoint the rank resumes from.
 	Restore *restoreRef `json:"restore,omitempty"`
+	// Host is where the submitter would place the rank. One peer picking
+	// for all ranks spreads them over distinct peers; owners picking each
+	// from its own routing table (which holds at most 20 peers per bucket)
+	// collide.
+	Host peer.ID `json:"host,omitempty"`
 }
 
 // restoreRef names a rank's state in a committed epoch.
@@ -99,11 +105,22 @@ func (p *Peer) handleSpawn(ctx context.Context, from peer.ID, body json.RawMessa
 	if l, ok := p.locs.get(req.Job, req.Rank); ok {
 		return l, nil // a retried spawn: the rank is already placed
 	}
-	host := pickHost(p.livePeers(), req.Job, req.Rank)
+	host := req.Host
+	if host == "" {
+		host = pickHost(p.livePeers(), req.Job, req.Rank)
+	}
 	loc := Location{Job: req.Job, Rank: req.Rank, Host: host, Submitter: req.Submitter, Version: 1}
 	req.Version = loc.Version
 	var sr startReply
-	if err := p.call(ctx, host, "proc.start", req, &sr); err != nil {
+	err := p.call(ctx, host, "proc.start", req, &sr)
+	if err != nil && errors.Is(err, wire.ErrUnavailable) && req.Host != "" {
+		// The suggested host is gone: place it from this peer's view.
+		if alt := pickHost(p.livePeers(), req.Job, req.Rank); alt != host {
+			host, loc.Host = alt, alt
+			err = p.call(ctx, host, "proc.start", req, &sr)
+		}
+	}
+	if err != nil {
 		return nil, fmt.Errorf("start rank %d on %s: %w", req.Rank, shortID(host), err)
 	}
 	loc.Addrs = sr.Addrs

@@ -28,20 +28,21 @@ type proc struct {
 	cmd       *exec.Cmd
 	done      chan struct{} // closed when the process has been reaped
 
-	mu      sync.Mutex // guards the fields below and writes to conn
-	conn    net.Conn
-	queued  [][]byte // frames that arrived before the process attached
-	gone    bool     // detached after having attached: drop further messages
-	hb      []byte
-	killed  bool
-	pid     int // set once started
-	welcome []byte
-	ckPrev  map[storage.ID]bool // chunks of the rank's last stored state
-	addrs   []string            // where the rank accepts direct connections
-	ticket  *Ticket             // the submitter's placement, once received
-	regAt   peer.ID             // the owner the rank is registered with
-	regVer  uint64              // the location's version there
-	located []bool              // destinations the process was told to dial
+	mu       sync.Mutex // guards the fields below and writes to conn
+	conn     net.Conn
+	queued   [][]byte // frames that arrived before the process attached
+	gone     bool     // detached after having attached: drop further messages
+	hb       []byte
+	killed   bool
+	pid      int // set once started
+	welcome  []byte
+	ckPrev   map[storage.ID]bool // chunks of the rank's last stored state
+	addrs    []string            // where the rank accepts direct connections
+	ticket   *Ticket             // the submitter's placement, once received
+	regAt    peer.ID             // the owner the rank is registered with
+	regVer   uint64              // the location's version there
+	regCheck time.Time           // when the host last registered it
+	located  []bool              // destinations the process was told to dial
 
 	viaRoute, viaShortcut atomic.Uint64 // messages sent, by path
 }

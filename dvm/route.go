@@ -128,18 +128,28 @@ func (o *outbound) drain(k queueKey, q *routeQueue) {
 		it := q.msgs[0]
 		q.mu.Unlock()
 
+		// A shortcut installed while this message waited carries it now:
+		// routing the backlog one round trip at a time would hold up
+		// everything sent after it, which the receiver delivers in order.
+		// Only a message sent routed to revalidate a stale shortcut still
+		// goes through the owner.
+		d := floc.Dest{Job: k.job, Rank: k.dst}
+		if sc, ok := o.floc.Peek(d); ok && !(it.want && o.dueRefresh(sc)) && o.forward(sc.Host, &it.m) == nil {
+			o.stats.shortcut.Add(1)
+			o.stats.hops.Add(1)
+			o.popQueued(q, &it, nil)
+			if pr := o.p.procs.get(k.job, k.src); pr != nil {
+				pr.viaShortcut.Add(1)
+			}
+			continue
+		}
 		rep, err := o.route(o.p.ctx, &it.m)
 
-		q.mu.Lock()
-		q.msgs[0] = queued{}
-		q.msgs = q.msgs[1:]
-		q.bytes -= len(it.m.Payload)
-		q.space.Broadcast()
+		o.popQueued(q, &it, err)
 		if err != nil {
-			q.msgs, q.bytes = nil, 0 // the job is being aborted
-		}
-		q.mu.Unlock()
-		if err != nil {
+			if o.p.ctx.Err() != nil {
+				return // the peer is closing: nothing is lost that anyone waits for
+			}
 			o.p.log.Error("message lost", "job", k.job, "rank", k.src, "dst", k.dst, "err", err)
 			if pr := o.p.procs.get(k.job, k.src); pr != nil {
 				o.p.abortJob(pr, 1, fmt.Sprintf("rank %d could not send to rank %d: %v", k.src, k.dst, err))
@@ -155,8 +165,28 @@ func (o *outbound) drain(k queueKey, q *routeQueue) {
 		if pr != nil {
 			pr.viaRoute.Add(1)
 		}
-		o.learned(pr, floc.Dest{Job: k.job, Rank: k.dst}, rep.Location)
+		o.learned(pr, d, rep.Location)
 	}
+}
+
+// dueRefresh says whether sc is old enough that Floc wants it revalidated.
+func (o *outbound) dueRefresh(sc floc.Shortcut) bool {
+	r := o.p.cfg.Floc.Refresh
+	return r > 0 && time.Since(sc.Validated) >= r
+}
+
+// popQueued removes the message drain just sent from the head of q; after
+// an error it drops the rest too (the job is being aborted).
+func (o *outbound) popQueued(q *routeQueue, it *queued, err error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.msgs[0] = queued{}
+	q.msgs = q.msgs[1:]
+	q.bytes -= len(it.m.Payload)
+	if err != nil {
+		q.msgs, q.bytes = nil, 0
+	}
+	q.space.Broadcast()
 }
 
 // learned gives Floc the location a routed reply carried. Once the
@@ -168,7 +198,10 @@ func (o *outbound) learned(pr *proc, d floc.Dest, loc Location) {
 		o.p.h.ConnManager().Protect(added, flocTag)
 	}
 	o.unprotect(removed)
-	if pr == nil || len(loc.Addrs) == 0 || !o.floc.Holds(d) {
+	if pr == nil || len(loc.Addrs) == 0 {
+		return
+	}
+	if _, ok := o.floc.Peek(d); !ok {
 		return
 	}
 	if pr.markLocated(d.Rank) {

@@ -241,6 +241,7 @@ func (j *Job) spawn(run, rank int, from *restoreRef) error {
 		Job: rid, Rank: rank, Size: rec.N, Submitter: j.p.h.ID(),
 		Bin: j.bin, BinSize: j.binSize, Program: rec.Program, Args: rec.Args,
 		Cert: j.cert, Key: j.key, Env: j.env, Restore: from,
+		Host: pickHost(j.p.livePeers(), rid, rank),
 	}
 	key := RankKey(rid, rank)
 	var lastErr error

@@ -376,12 +376,17 @@ func (t *Table) release(h peer.ID) bool {
 	return true
 }
 
-// Holds reports whether d has a shortcut now.
-func (t *Table) Holds(d Dest) bool {
+// Peek returns d's shortcut if it has one, without counting a message:
+// for messages already counted that waited to be routed and can take the
+// shortcut now.
+func (t *Table) Peek(d Dest) (Shortcut, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	e, ok := t.m[d]
-	return ok && e.held
+	if !ok || !e.held {
+		return Shortcut{}, false
+	}
+	return e.sc, true
 }
 
 // Shortcuts returns the shortcuts held, sorted by Dest (Job, Rank).

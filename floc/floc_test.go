@@ -207,8 +207,12 @@ func (env *scriptEnv) run(at string, f []string) []string {
 		}
 		added, removed := env.tab.Learned(dest(arg(1)), host, uint64(num(arg(3))))
 		return hostChange(added, removed)
-	case "holds":
-		return []string{fmt.Sprint(env.tab.Holds(dest(arg(1))))}
+	case "peek":
+		sc, ok := env.tab.Peek(dest(arg(1)))
+		if !ok {
+			return []string{"none"}
+		}
+		return []string{fmt.Sprintf("%s v%d", string(sc.Host), sc.Version)}
 	case "invalidate":
 		return hostChange("", env.tab.Invalidate(dest(arg(1))))
 	case "dropjob":
