@@ -11,7 +11,7 @@ import (
 // The scale section (#7), from bench/scale.sh's rows (bench/scalebench):
 //
 //	scale-meta            ns, loadavg, loadavg_after
-//	scale/N               peers, join, parallel, started_s, bootstrap_s,
+//	scale/N               peers, join, parallel, started_s, connect_failures, bootstrap_s,
 //	                      tables_s, bootstrap_status, min_table, nudged,
 //	                      table_mean, conns_per_peer, links
 //	scale/N               PREFIXheap_mib_per_peer, PREFIXlive_mib_per_peer,
@@ -120,7 +120,8 @@ func (p *report) scaleSection(allNotes bool) {
 	first := fmt.Sprintf("scale/%d", ns[0])
 	p.f("`bench/scalebench`, one process per N: N real dvm peers (`dvm.NewWithHost` on mocknet hosts, dvm's own kad-dht in\n")
 	p.f("server mode; control socket and background block repair off, nothing else changed). Each peer joins through %s peers\n", r.value(first, "join"))
-	p.f("that have already joined, as `p2pdvm peer --bootstrap` does (connect, then kad-dht's `Bootstrap`), %s joins at a time.\n", r.value(first, "parallel"))
+	p.f("that have already joined, as `p2pdvm peer --bootstrap` does (connect, then kad-dht's `Bootstrap`; one bootstrap peer\n")
+	p.f("answering is enough, as in dvm), %s joins at a time.\n", r.value(first, "parallel"))
 	p.f("**Bootstrap** is the wall time from the first peer's start until every routing table holds min(N−1, 20) peers and\n")
 	p.f("owner lookups (dvm's rule: `GetClosestPeers` plus the asker, closest by XOR) of 20 random keys from 3 random peers each\n")
 	p.f("all name the true owner, the closest of all N peer IDs. **Memory per peer** is (after − before) / N of the Go heap in\n")
@@ -141,7 +142,11 @@ func (p *report) scaleSection(allNotes bool) {
 		if nd := r.first(row, "nudged"); nd != "" && nd != "0" {
 			boot += fmt.Sprintf(" (%s peers refreshed again)", nd)
 		}
-		p.f("| %d | %s | %s | %s | %s | %s | %s | %s | %s | %s (%s) |\n", n, boot, r.value(row, "started_s"), r.value(row, "table_mean"),
+		joined := r.value(row, "started_s")
+		if cf := r.first(row, "connect_failures"); cf != "" && cf != "0" {
+			joined += fmt.Sprintf(" (%s bootstrap connects timed out)", cf)
+		}
+		p.f("| %d | %s | %s | %s | %s | %s | %s | %s | %s | %s (%s) |\n", n, boot, joined, r.value(row, "table_mean"),
 			r.value(row, "conns_per_peer"), r.memCell(row, ""), r.value(row, "rss_mib_per_peer"),
 			r.memCell(row, "settled_"), r.value(row, "settled_rss_mib_per_peer"),
 			r.value(row, "goroutines_per_peer"), r.value(row, "settled_goroutines_per_peer"))
@@ -164,6 +169,17 @@ func (p *report) scaleSection(allNotes bool) {
 		for _, kv := range g {
 			p.f("| `%s` | %s |\n", kv.k, num(kv.v))
 		}
+	}
+
+	if share, ok := mocknetShare(r, last, ""); ok {
+		p.f("\nmocknet's own share at N=%d, right after bootstrap: %s MiB per peer (its heap above plus the stacks of its\n", ns[len(ns)-1], num(share))
+		p.f("`mock.(*stream).transport` goroutines, pro rata of all goroutines); settled (same heap): %s MiB. A real transport (TCP or QUIC\n", func() string {
+			if s, ok := mocknetShare(r, last, "settled_"); ok {
+				return num(s)
+			}
+			return "–"
+		}())
+		p.f("with yamux) has no goroutine per stream but buffers and a connection of its own, so this share is replaced, not removed.\n")
 	}
 
 	p.f("\n### Owner lookups and routed hops\n\n")
@@ -238,6 +254,20 @@ func (p *report) scaleSection(allNotes bool) {
 		}
 	}
 	p.f("%s\n", scaleEnd)
+}
+
+// mocknetShare estimates mocknet's memory per peer in row: the heap the
+// profile attributes to it plus the stacks of its stream goroutines, as
+// their share of all goroutines (prefix "" or "settled_").
+func mocknetShare(r results, row, prefix string) (float64, bool) {
+	heap, err1 := strconv.ParseFloat(r.first(row+"/heap", "mocknet (conns, streams, links)"), 64)
+	stacks, err2 := strconv.ParseFloat(r.first(row, prefix+"stack_mib_per_peer"), 64)
+	all, err3 := strconv.ParseFloat(r.first(row, prefix+"goroutines_per_peer"), 64)
+	mock, err4 := strconv.ParseFloat(r.first(row+"/"+prefix+"goroutines", "mock.(*stream).transport"), 64)
+	if err1 != nil || err2 != nil || err3 != nil || err4 != nil || all <= 0 {
+		return 0, false
+	}
+	return heap + stacks*min(mock/all, 1), true
 }
 
 type kv struct {

@@ -80,7 +80,7 @@ func main() {
 	var cfg config
 	ns := flag.String("n", "100,300,1000", "peer counts, one run each")
 	flag.IntVar(&cfg.Join, "join", 3, "already-running peers each new peer connects to")
-	flag.IntVar(&cfg.Parallel, "parallel", 8, "peers joining at once")
+	flag.IntVar(&cfg.Parallel, "parallel", 4, "peers joining at once")
 	flag.IntVar(&cfg.Lookups, "lookups", 200, "cold owner lookups measured per N")
 	flag.IntVar(&cfg.AgreeKeys, "agree-keys", 20, "random keys of the bootstrap agreement check")
 	flag.IntVar(&cfg.AgreeAskers, "agree-askers", 3, "random peers that look up each of those keys")
@@ -184,6 +184,7 @@ func runN(ctx context.Context, cfg config, n int, o *out) error {
 	started := time.Since(t0)
 	logf("N=%d: %d peers started and joined in %.1f s", n, n, started.Seconds())
 	o.put(row, "started_s", fmt.Sprintf("%.3f", started.Seconds()))
+	o.put(row, "connect_failures", c.connectFailures.Load())
 	want := minTable(n)
 	var tablesAt, boot time.Duration
 	lastLog, lastNudge, nudged := time.Now(), time.Now(), 0
@@ -297,7 +298,7 @@ func runN(ctx context.Context, cfg config, n int, o *out) error {
 	if cfg.JobAt == n {
 		c.job(ctx, cfg, o)
 	}
-	if cfg.LinkAllCost {
+	if cfg.LinkAllCost && ctx.Err() == nil {
 		before := measure()
 		t := time.Now()
 		if err := c.mn.LinkAll(); err != nil {
