@@ -42,6 +42,7 @@ scale_section() {
 	put scale-job ranks "$SCALE_JOB_RANKS"
 	for n in ${SCALE_NS//,/ }; do
 		log "scale: $n peers over mocknet (bootstrap, memory, $SCALE_LOOKUPS cold lookups$([[ $n == "$largest" ]] && echo ", a $SCALE_JOB_RANKS-rank allreduce"))"
+		put "scale/$n" loadavg "$(cut -d' ' -f1 /proc/loadavg)"
 		rc=0
 		# 4 min bootstrap, a minute of settling, 3 min for the job, and the
 		# LinkAll measurement: 12 min is a hang, not a slow run.
@@ -49,6 +50,7 @@ scale_section() {
 			-job-at "$([[ -n $prog ]] && echo "$largest" || echo 0)" -job-ranks "$SCALE_JOB_RANKS" -prog "$prog" \
 			-profile "$LOGS" >"$LOGS/scale-$n.out" 2>"$LOGS/scale-$n.err" || rc=$?
 		cat "$LOGS/scale-$n.out" >>"$RES"
+		put "scale/$n" loadavg_after "$(cut -d' ' -f1 /proc/loadavg)"
 		((rc == 0)) || put "scale/$n" status "failed: $(why $rc "$LOGS/scale-$n") (bench/build/logs/scale-$n.*)"
 	done
 	put scale-meta loadavg_after "$(cut -d' ' -f1-3 /proc/loadavg)"

@@ -23,6 +23,7 @@ import (
 //	scale/N               per cold lookup: lookup_requests, lookup_answers,
 //	                      lookup_failed, lookup_rounds, lookup_owner_round,
 //	                      data_hops, lookup_ms; lookups, lookups_correct
+//	scale/N               loadavg, loadavg_after (1-minute load, by scale.sh)
 //	scale/N               linkall_links, linkall_s, linkall_heap_mib, linkall_rss_mib
 //	scale/N/heap          OWNER: MiB of sampled live heap per peer
 //	scale/N/goroutines    ENTRY: goroutines per peer (settled_goroutines too)
@@ -129,8 +130,10 @@ func (p *report) scaleSection(allNotes bool) {
 	p.f("%s s (kad-dht resets a stream idle for a minute; mocknet runs two goroutines per open stream). Before the peers, the\n", r.value(first, "settle_s"))
 	p.f("bare mocknet hosts alone cost %s MiB of heap+stacks per peer.\n\n", r.value(first, "hosts_heap_mib_per_peer"))
 
-	p.f("| N | bootstrap (s) | all joined (s) | mean routing table | conns per peer | heap+stacks per peer, MiB (heap / stacks) | RSS per peer (MiB) | settled heap+stacks | settled RSS | goroutines per peer (settled) |\n")
-	p.f("|---:|---:|---:|---:|---:|---|---:|---|---:|---:|\n")
+	p.f("Everything shares the machine's %s cores; the load column is the 1-minute load average when each N started and\n", meta("cores"))
+	p.f("ended (other work on the machine inflates the times and the failed connects, not the counts).\n\n")
+	p.f("| N | load | bootstrap (s) | all joined (s) | mean routing table | conns per peer | heap+stacks per peer, MiB (heap / stacks) | RSS per peer (MiB) | settled heap+stacks | settled RSS | goroutines per peer (settled) |\n")
+	p.f("|---:|---|---:|---:|---:|---:|---|---:|---|---:|---:|\n")
 	for _, n := range ns {
 		row := fmt.Sprintf("scale/%d", n)
 		boot := r.value(row, "bootstrap_s")
@@ -146,7 +149,7 @@ func (p *report) scaleSection(allNotes bool) {
 		if cf := r.first(row, "connect_failures"); cf != "" && cf != "0" {
 			joined += fmt.Sprintf(" (%s bootstrap connects timed out)", cf)
 		}
-		p.f("| %d | %s | %s | %s | %s | %s | %s | %s | %s | %s (%s) |\n", n, boot, joined, r.value(row, "table_mean"),
+		p.f("| %d | %s → %s | %s | %s | %s | %s | %s | %s | %s | %s | %s (%s) |\n", n, r.value(row, "loadavg"), r.value(row, "loadavg_after"), boot, joined, r.value(row, "table_mean"),
 			r.value(row, "conns_per_peer"), r.memCell(row, ""), r.value(row, "rss_mib_per_peer"),
 			r.memCell(row, "settled_"), r.value(row, "settled_rss_mib_per_peer"),
 			r.value(row, "goroutines_per_peer"), r.value(row, "settled_goroutines_per_peer"))

@@ -75,7 +75,7 @@ func TestScaleSectionRendersRowsAndVerdicts(t *testing.T) {
 	out := sb.String()
 	for _, want := range []string{
 		scaleBegin, scaleEnd,
-		"| 100 | 4.9 |", "3.500 (1.5 / 2.0)", // heap+stacks
+		"| 100 | – → – | 4.9 |", "3.500 (1.5 / 2.0)", // heap+stacks
 		"not converged after 4m0s",
 		"| memory per peer ≤ 6 MiB at N=1000, right after bootstrap | heap+stacks 7.300 MiB, RSS 7.500 MiB per peer | not met |",
 		"| memory per peer ≤ 6 MiB at N=1000, settled | heap+stacks 4.200 MiB, RSS 4.400 MiB per peer | met |",
