@@ -51,7 +51,11 @@ scale_section() {
 			-profile "$LOGS" >"$LOGS/scale-$n.out" 2>"$LOGS/scale-$n.err" || rc=$?
 		cat "$LOGS/scale-$n.out" >>"$RES"
 		put "scale/$n" loadavg_after "$(cut -d' ' -f1 /proc/loadavg)"
-		((rc == 0)) || put "scale/$n" status "failed: $(why $rc "$LOGS/scale-$n") (bench/build/logs/scale-$n.*)"
+		if ((rc == 124 || rc == 137)); then
+			put "scale/$n" status "killed after 720 s, in the phase its last line names: $(tail -n 1 "$LOGS/scale-$n.err" | cut -c1-120) (bench/build/$(basename "$LOGS")/scale-$n.*)"
+		elif ((rc != 0)); then
+			put "scale/$n" status "failed: $(why $rc "$LOGS/scale-$n") (bench/build/$(basename "$LOGS")/scale-$n.*)"
+		fi
 	done
 	put scale-meta loadavg_after "$(cut -d' ' -f1-3 /proc/loadavg)"
 }

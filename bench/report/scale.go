@@ -155,8 +155,16 @@ func (p *report) scaleSection(allNotes bool) {
 			r.value(row, "goroutines_per_peer"), r.value(row, "settled_goroutines_per_peer"))
 	}
 
-	last := fmt.Sprintf("scale/%d", ns[len(ns)-1])
-	p.f("\nWhat the memory is, at N=%d: the heap profile (sampled every 64 KiB, scaled as pprof does; its total is the live\n", ns[len(ns)-1])
+	// The breakdown comes from the largest N that got as far as measuring.
+	lastN := ns[len(ns)-1]
+	for i := len(ns) - 1; i >= 0; i-- {
+		if len(r[fmt.Sprintf("scale/%d/heap", ns[i])]) > 0 {
+			lastN = ns[i]
+			break
+		}
+	}
+	last := fmt.Sprintf("scale/%d", lastN)
+	p.f("\nWhat the memory is, at N=%d: the heap profile (sampled every 64 KiB, scaled as pprof does; its total is the live\n", lastN)
 	p.f("heap, %s MiB per peer, below HeapInuse, which counts whole spans) by the innermost frame in a known package, and the\n", r.value(last, "live_mib_per_peer"))
 	p.f("goroutines by the function they started in.\n\n")
 	p.f("| heap by owner | MiB per peer |\n|---|---:|\n")
@@ -175,7 +183,7 @@ func (p *report) scaleSection(allNotes bool) {
 	}
 
 	if share, ok := mocknetShare(r, last, ""); ok {
-		p.f("\nmocknet's own share at N=%d, right after bootstrap: %s MiB per peer (its heap above plus the stacks of its\n", ns[len(ns)-1], num(share))
+		p.f("\nmocknet's own share at N=%d, right after bootstrap: %s MiB per peer (its heap above plus the stacks of its\n", lastN, num(share))
 		p.f("`mock.(*stream).transport` goroutines, pro rata of all goroutines); settled (same heap): %s MiB. A real transport (TCP or QUIC\n", func() string {
 			if s, ok := mocknetShare(r, last, "settled_"); ok {
 				return num(s)
@@ -195,7 +203,7 @@ func (p *report) scaleSection(allNotes bool) {
 	p.f("whose answer first named the owner (0: the asker knew it or was it); **data hops** is the message's own peer hops with\n")
 	p.f("the destination on a random host; **sequential legs** = rounds + data hops, the round trips and hops one after another\n")
 	p.f("before the first message arrives. Median / p90.\n\n")
-	p.f("| N | log₂N | lookups (true owner found) | DHT requests per lookup | failed requests | rounds | owner named in round | data hops | sequential legs | lookup time (ms) |\n")
+	p.f("| N | log₂N | lookups (true owner found) | DHT requests per lookup | failed requests, all lookups | rounds | owner named in round | data hops | sequential legs | lookup time (ms) |\n")
 	p.f("|---:|---:|---:|---|---:|---|---|---|---|---|\n")
 	for _, n := range ns {
 		row := fmt.Sprintf("scale/%d", n)
@@ -231,7 +239,11 @@ func (p *report) scaleSection(allNotes bool) {
 	case r.first("scale-job", "status") != "":
 		p.f("%s-rank allreduce on the %s-peer DVM: %s.\n", r.value("scale-job", "ranks"), r.value("scale-job", "peers"), r.first("scale-job", "status"))
 	default:
-		p.f("Not run.\n")
+		why := r.first(fmt.Sprintf("scale/%d", ns[len(ns)-1]), "status")
+		if why == "" {
+			why = "not run"
+		}
+		p.f("Not run: %s.\n", why)
 	}
 
 	p.f("\n### Targets (#7, scale)\n\n| target | measured | |\n|---|---|---|\n")
