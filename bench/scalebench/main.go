@@ -207,8 +207,9 @@ func runN(ctx context.Context, cfg config, n int, o *out) error {
 		}
 		if time.Since(t0) > cfg.Timeout {
 			right, total := c.agree(ctx, cfg.AgreeKeys, cfg.AgreeAskers, rng)
-			o.put(row, "bootstrap_status", fmt.Sprintf("not converged after %s: smallest routing table %d (want %d), %d peers below, owner lookups %d/%d right",
-				cfg.Timeout, smallest, want, below, right, total))
+			// The limit counts from the first peer's start, joins included.
+			o.put(row, "bootstrap_status", fmt.Sprintf("not converged after %.0f s (limit %s from the first peer's start): smallest routing table %d (want %d), %d peers below, owner lookups %d/%d right",
+				time.Since(t0).Seconds(), cfg.Timeout, smallest, want, below, right, total))
 			break
 		}
 		if below > 0 && time.Since(lastNudge) > 10*time.Second {
