@@ -53,6 +53,9 @@ func (c *cluster) runJob(ctx context.Context, prog string, n, iters int, limit t
 		r.why = err.Error()
 	}
 	if r.why != "" {
+		// What the ranks said goes to the log: the job's own log dir
+		// disappears with the peers' data dirs.
+		logf("job %s failed; its output:\n%s", j.ID(), out.String())
 		// Kill what may be left running; the job is over for the bench.
 		_ = c.peers[0].Kill(j.ID(), "scalebench: "+r.why, dvm.ExitKilled)
 		return r
