@@ -11,6 +11,9 @@
 #   store     the block store (#5): uploads at once on mocknet, DHT store vs a
 #             central peer; put and get of 1 GiB between 4 peer processes;
 #             compression (bench/store.sh, which lists its own knobs)
+#   scale     100, 300, 1,000 dvm peers in one process over mocknet (#7):
+#             bootstrap, memory per peer, DHT requests per owner lookup, a
+#             64-rank allreduce (bench/scale.sh, which lists its own knobs)
 #
 # Environment:
 #   BENCH_REPEAT=5          repetitions of pingpong and startup
@@ -26,6 +29,9 @@
 #   BENCH_ONLY=store        the block store's rows alone, merged into the
 #                           existing BENCHMARKS.md (samples in
 #                           bench/build/results-store.tsv, logs in logs-store/)
+#   BENCH_ONLY=scale        the same for the scale rows (bench/scale.sh:
+#                           1,000 peers over mocknet; results-scale.tsv,
+#                           logs-scale/)
 #
 # Raw output of every run is kept in bench/build/logs/, the collected
 # samples in bench/build/results.tsv (row<TAB>metric<TAB>value).
@@ -44,8 +50,9 @@ ONLY=${BENCH_ONLY:-}
 case $ONLY in
 "") ;;
 store) LOGS=$BUILD/logs-store RES=$BUILD/results-store.tsv ;;
+scale) LOGS=$BUILD/logs-scale RES=$BUILD/results-scale.tsv ;;
 *)
-	printf 'bench: BENCH_ONLY=%s: say store, or leave it empty for everything\n' "$ONLY" >&2
+	printf 'bench: BENCH_ONLY=%s: say store or scale, or leave it empty for everything\n' "$ONLY" >&2
 	exit 2
 	;;
 esac
@@ -102,7 +109,7 @@ why() {
 
 # ---------------------------------------------------------------- MPICH
 have_mpich() { command -v mpicc.mpich >/dev/null && command -v mpiexec.mpich >/dev/null && command -v mpichversion >/dev/null; }
-if [[ $ONLY != store ]] && ! have_mpich; then
+if [[ -z $ONLY ]] && ! have_mpich; then
 	if [[ $(id -u) != 0 ]]; then
 		die "MPICH is not installed and installing it needs root: run 'sudo apt-get install -y mpich libmpich-dev' and try again"
 	fi
@@ -127,7 +134,7 @@ rm -rf "$LOGS"
 mkdir -p "$BUILD" "$LOGS"
 : >"$RES"
 
-if [[ $ONLY != store ]]; then
+if [[ -z $ONLY ]]; then
 	log "building the C programs with $MPICC"
 	for p in pingpong heat initfin; do
 		# -ffp-contract=off: no FMA, so heat's checksum is the same bits as Go's.
@@ -148,7 +155,7 @@ fi
 # own mpi.h and static library.
 declare -A C_BIN=()
 C_REASON=$P2P_REASON
-[[ $ONLY != store ]] || C_REASON=${C_REASON:-"not needed (BENCH_ONLY=store)"}
+[[ -z $ONLY ]] || C_REASON=${C_REASON:-"not needed (BENCH_ONLY=$ONLY)"}
 if [[ -z $C_REASON ]]; then
 	log "building p2pdvm's MPI library and the C programs with p2pdvm mpicc"
 	export P2PDVM_MPI_HOME=$BUILD/mpi
@@ -168,8 +175,8 @@ done
 for ex in pingpong heat initfin; do
 	if [[ -n $P2P_REASON ]]; then
 		NOT_RUN[$ex]=$P2P_REASON
-	elif [[ $ONLY == store ]]; then
-		NOT_RUN[$ex]="not needed (BENCH_ONLY=store)"
+	elif [[ -n $ONLY ]]; then
+		NOT_RUN[$ex]="not needed (BENCH_ONLY=$ONLY)"
 	elif [[ ! -d examples/$ex ]]; then
 		NOT_RUN[$ex]="examples/$ex does not exist"
 	elif ! go build -o "$BUILD/$ex-go" "./examples/$ex" 2>"$LOGS/build-$ex-go.err"; then
@@ -404,6 +411,16 @@ placement() {
 
 # shellcheck source=bench/store.sh
 source "$ROOT/bench/store.sh"
+# shellcheck source=bench/scale.sh
+source "$ROOT/bench/scale.sh"
+if [[ $ONLY == scale ]]; then
+	scale_section
+	log "merging the scale section into $OUT"
+	"$BUILD/report" -merge-scale "$OUT" "$RES" >"$OUT.tmp"
+	mv "$OUT.tmp" "$OUT"
+	log "done: $OUT (raw samples: $RES, logs: $LOGS/)"
+	exit 0
+fi
 if [[ $ONLY == store ]]; then
 	store_section
 	log "merging the block store's section into $OUT"
@@ -511,6 +528,7 @@ stop_dvm
 # Checkpoint and restart (#6): its own file, sourced for run.sh's helpers.
 source "$ROOT/bench/ckpt.sh"
 store_section
+scale_section
 
 log "writing $OUT"
 "$BUILD/report" "$RES" >"$OUT.tmp"

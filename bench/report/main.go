@@ -3,9 +3,11 @@
 // Usage: report RESULTS.tsv > BENCHMARKS.md
 //
 //	report -merge BENCHMARKS.md RESULTS.tsv > NEW.md
+//	report -merge-scale BENCHMARKS.md RESULTS.tsv > NEW.md
 //
 // -merge renders only the block store's section (store.go) from the
-// samples of a BENCH_ONLY=store run and puts it into the existing report.
+// samples of a BENCH_ONLY=store run and puts it into the existing report;
+// -merge-scale does the same for the scale section (scale.go).
 //
 // Every line of the input is row<TAB>metric<TAB>value, one sample each; a
 // row/metric pair seen R times was measured R times. Rows:
@@ -18,6 +20,7 @@
 //	idle/p2pdvm                 rss_mib, cpu_ms (one sample per peer)
 //	ckpt/...                    checkpoint rows, see bench/ckpt.sh
 //	store-...                   the block store's rows: see store.go
+//	scale-..., scale/...        the scale rows: see scale.go
 //	ROW (any of the above)      status: why it was not run or failed
 //	                            placement: where p2pdvm put the ranks
 //
@@ -266,6 +269,8 @@ func (p *report) write() {
 	ckpt := p.ckptSection()
 	p.f("\n")
 	p.storeSection(false)
+	p.f("\n")
+	p.scaleSection(false)
 
 	p.f("\n## Targets\n\n| target | measured | |\n|---|---|---|\n")
 	for _, t := range append(p.targets(heatTCP, startMPICH, startDVM, rss, cpu), ckpt...) {
@@ -342,12 +347,12 @@ func (p *report) targets(heatTCP, startMPICH, startDVM, rss, cpu stat) []target 
 }
 
 func main() {
-	args, mergeInto := os.Args[1:], ""
-	if len(args) == 3 && args[0] == "-merge" {
-		mergeInto, args = args[1], args[2:]
+	args, mergeInto, section := os.Args[1:], "", ""
+	if len(args) == 3 && (args[0] == "-merge" || args[0] == "-merge-scale") {
+		mergeInto, section, args = args[1], args[0], args[2:]
 	}
 	if len(args) != 1 {
-		fmt.Fprintln(os.Stderr, "usage: report RESULTS.tsv > BENCHMARKS.md\n       report -merge BENCHMARKS.md RESULTS.tsv > NEW.md")
+		fmt.Fprintln(os.Stderr, "usage: report RESULTS.tsv > BENCHMARKS.md\n       report -merge|-merge-scale BENCHMARKS.md RESULTS.tsv > NEW.md")
 		os.Exit(2)
 	}
 	f, err := os.Open(args[0])
@@ -371,8 +376,13 @@ func main() {
 			os.Exit(1)
 		}
 		var sec strings.Builder
-		(&report{r: r, w: &sec}).storeSection(true)
-		w.WriteString(merge(string(old), sec.String()))
+		if section == "-merge-scale" {
+			(&report{r: r, w: &sec}).scaleSection(true)
+			w.WriteString(mergeSection(string(old), sec.String(), scaleBegin, scaleEnd))
+		} else {
+			(&report{r: r, w: &sec}).storeSection(true)
+			w.WriteString(merge(string(old), sec.String()))
+		}
 	}
 	if err := w.Flush(); err != nil {
 		fmt.Fprintln(os.Stderr, "report:", err)
