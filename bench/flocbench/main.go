@@ -29,6 +29,7 @@ type config struct {
 	Peers, Ranks     int
 	Phase            time.Duration // each phase's length
 	Warmup           time.Duration // left out of the targets at each phase's start
+	RingEvery        time.Duration
 	BcastEvery       time.Duration
 	SparseEvery      time.Duration
 	SampleEvery      time.Duration // of the traffic counters
@@ -36,7 +37,7 @@ type config struct {
 	Dir              string
 	Seed             uint64
 	Samples, Traffic string // TSV outputs ("" for none)
-	SVG              string
+	SVG, PNG         string
 }
 
 // results writes samples in results.tsv's format.
@@ -54,7 +55,8 @@ func main() {
 	flag.IntVar(&cfg.Peers, "peers", 64, "peers in the DVM, spread evenly over the 4 sites")
 	flag.IntVar(&cfg.Ranks, "ranks", 16, "ranks of the job")
 	flag.DurationVar(&cfg.Phase, "phase", 6*time.Second, "length of each phase")
-	flag.DurationVar(&cfg.Warmup, "warmup", 2*time.Second, "start of each phase left out of the targets")
+	flag.DurationVar(&cfg.Warmup, "warmup", 3*time.Second, "start of each phase left out of the targets")
+	flag.DurationVar(&cfg.RingEvery, "ring-every", 100*time.Millisecond, "interval between ring rounds")
 	flag.DurationVar(&cfg.BcastEvery, "bcast-every", 100*time.Millisecond, "interval between broadcasts")
 	flag.DurationVar(&cfg.SparseEvery, "sparse-every", 500*time.Millisecond, "interval between sparse rounds")
 	flag.DurationVar(&cfg.SampleEvery, "sample-every", 100*time.Millisecond, "interval between traffic counter samples")
@@ -64,6 +66,7 @@ func main() {
 	flag.StringVar(&cfg.Samples, "samples", "", "write every message as TSV here")
 	flag.StringVar(&cfg.Traffic, "traffic", "", "write every traffic counter sample as TSV here")
 	flag.StringVar(&cfg.SVG, "svg", "", "write the plot here")
+	flag.StringVar(&cfg.PNG, "png", "", "write the plot as PNG here too")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -111,8 +114,11 @@ func run(ctx context.Context, cfg config, out *results) error {
 			return err
 		}
 	}
-	if cfg.SVG != "" {
-		if err := plotRuns(cfg.SVG, runs); err != nil {
+	for _, path := range []string{cfg.SVG, cfg.PNG} {
+		if path == "" {
+			continue
+		}
+		if err := plotRuns(path, runs); err != nil {
 			return fmt.Errorf("plot: %w", err)
 		}
 	}

@@ -3,14 +3,17 @@ package main
 import (
 	"fmt"
 	"image/color"
+	"io"
 	"math"
 	"os"
+	"strings"
 	"time"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
 	"gonum.org/v1/plot/vg/vgsvg"
 )
 
@@ -103,22 +106,39 @@ func plotRuns(path string, runs []*runResult) error {
 			}
 		}
 	}
-	// Phase names, at the middle of each phase of the first run.
-	var lx, ly []float64
-	var names []string
-	for _, s := range runs[0].Logs[0].Spans {
-		lx = append(lx, (s.Start+s.End).Seconds()/2)
-		ly = append(ly, 0.15)
-		names = append(names, s.Phase)
+	// Phase names, at the middle of each phase of each run (its rank 0's
+	// spans), the routed run's a line higher.
+	for k, r := range runs {
+		var lx, ly []float64
+		var names []string
+		for _, s := range r.Logs[0].Spans {
+			lx = append(lx, (s.Start+s.End).Seconds()/2)
+			ly = append(ly, 0.12+0.25*float64(k))
+			names = append(names, s.Phase+" ("+r.Mode+")")
+		}
+		labels, err := plotter.NewLabels(plotter.XYLabels{XYs: xyOf(lx, ly), Labels: names})
+		if err != nil {
+			return err
+		}
+		for i := range labels.TextStyle {
+			labels.TextStyle[i].Color = runColors[r.Mode]
+			labels.TextStyle[i].XAlign = draw.XCenter
+		}
+		hops.Add(labels)
 	}
-	labels, err := plotter.NewLabels(plotter.XYLabels{XYs: xyOf(lx, ly), Labels: names})
-	if err != nil {
-		return err
-	}
-	hops.Add(labels)
 
 	w, h := vg.Points(900), vg.Points(620)
-	c := vgsvg.New(w, h)
+	// SVG for the repository; PNG (by the file's name) to look at it
+	// where nothing renders SVG.
+	var c interface {
+		vg.CanvasSizer
+		io.WriterTo
+	}
+	if strings.HasSuffix(path, ".png") {
+		c = vgimg.PngCanvas{Canvas: vgimg.New(w, h)}
+	} else {
+		c = vgsvg.New(w, h)
+	}
 	dc := draw.New(c)
 	tiles := draw.Tiles{Rows: 2, Cols: 1, PadX: vg.Millimeter, PadY: vg.Millimeter * 3,
 		PadTop: vg.Millimeter * 2, PadBottom: vg.Millimeter * 2, PadLeft: vg.Millimeter * 2, PadRight: vg.Millimeter * 4}

@@ -29,6 +29,7 @@ func report(cfg config, runs []*runResult, out *results) {
 	out.put("floc-meta", "ranks", cfg.Ranks)
 	out.put("floc-meta", "phase_s", cfg.Phase.Seconds())
 	out.put("floc-meta", "warmup_s", cfg.Warmup.Seconds())
+	out.put("floc-meta", "ring_every_ms", ms(cfg.RingEvery))
 	out.put("floc-meta", "bcast_every_ms", ms(cfg.BcastEvery))
 	out.put("floc-meta", "sparse_every_ms", ms(cfg.SparseEvery))
 	out.put("floc-meta", "sample_every_ms", ms(cfg.SampleEvery))

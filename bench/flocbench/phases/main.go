@@ -12,9 +12,8 @@
 //
 // Phases:
 //
-//	ring     each rank sends to rank+1 and receives from rank-1, in lock
-//	         step; rank 0 decides when the time is up and the decision
-//	         travels round the ring inside the messages
+//	ring     every -ring-every, each rank sends to rank+1; it receives
+//	         from rank-1
 //	bcast    rank 0 broadcasts every -bcast-every over a binomial tree of
 //	         point-to-point sends, each hop stamped by its sender
 //	barrier  dissemination barriers (round k: to rank+2^k, from rank-2^k),
@@ -35,7 +34,6 @@ import (
 	"encoding/binary"
 	"flag"
 	"fmt"
-	"math"
 	"math/bits"
 	"os"
 	"path/filepath"
@@ -89,6 +87,7 @@ type rank struct {
 
 func main() {
 	ring := flag.Duration("ring", 5*time.Second, "length of the ring phase")
+	ringEvery := flag.Duration("ring-every", 100*time.Millisecond, "interval between ring rounds")
 	bcast := flag.Duration("bcast", 5*time.Second, "length of the broadcast phase")
 	barrier := flag.Duration("barrier", 5*time.Second, "length of the barrier phase")
 	sparse := flag.Duration("sparse", 5*time.Second, "length of the sparse phase")
@@ -123,7 +122,7 @@ func main() {
 		run func(end time.Time)
 		d   time.Duration
 	}{
-		{tagRing, r.ring, *ring},
+		{tagRing, func(time.Time) { r.ring(*ring, *ringEvery) }, *ring},
 		{tagBcast, func(end time.Time) { r.bcast(end, *bcastEvery) }, *bcast},
 		{tagBarrier, r.barrier, *barrier},
 		{tagSparse, func(time.Time) { r.sparse(*sparse, *sparseEvery) }, *sparse},
@@ -203,7 +202,7 @@ func (r *rank) start() {
 		}
 	}
 	if r.me == 0 {
-		t0 := uint64(time.Now().Add(500 * time.Millisecond).UnixNano())
+		t0 := uint64(time.Now().Add(time.Second).UnixNano())
 		for d := 1; d < r.n; d++ {
 			r.send(d, tagStart, 1, t0)
 		}
@@ -215,28 +214,24 @@ func (r *rank) start() {
 	time.Sleep(time.Until(r.t0))
 }
 
-// ring: iteration i sends to rank+1 and receives from rank-1. Rank 0,
-// once the time is up, sets stopAt to n iterations ahead; every rank
-// passes the smallest stopAt it knows on, so all learn it in time and
-// stop after the same iteration.
-func (r *rank) ring(end time.Time) {
+// ring: every `every`, each rank sends to rank+1, for a fixed number of
+// rounds, then takes in what rank-1 sent it. Paced rather than in lock
+// step, so every pair talks at the same rate whatever the path between
+// them costs, and the rate is above Floc's threshold.
+func (r *rank) ring(d, every time.Duration) {
 	if r.n < 2 {
 		return
 	}
-	stopAt := uint64(math.MaxUint64)
+	rounds := max(int(d/every), 1)
 	next, prev := (r.me+1)%r.n, (r.me+r.n-1)%r.n
-	for i := uint64(0); ; i++ {
-		if r.me == 0 && stopAt == math.MaxUint64 && !time.Now().Before(end) {
-			stopAt = i + uint64(r.n)
-		}
-		r.send(next, tagRing, i, stopAt)
-		round, s := r.recv(prev, tagRing)
-		if round != i {
-			r.fail("ring: iteration %d got rank %d's %d", i, prev, round)
-		}
-		stopAt = min(stopAt, s)
-		if i == stopAt {
-			return
+	from := time.Now()
+	for i := range rounds {
+		time.Sleep(time.Until(from.Add(time.Duration(i) * every)))
+		r.send(next, tagRing, uint64(i), 0)
+	}
+	for i := range rounds {
+		if round, _ := r.recv(prev, tagRing); round != uint64(i) {
+			r.fail("ring: round %d got %d", i, round)
 		}
 	}
 }
