@@ -26,6 +26,7 @@
 #   BENCH_ONLY=store        the block store's rows alone, merged into the
 #                           existing BENCHMARKS.md (samples in
 #                           bench/build/results-store.tsv, logs in logs-store/)
+#   BENCH_ONLY=floc         Floc's section alone (#7, bench/floc.sh), the same way
 #
 # Raw output of every run is kept in bench/build/logs/, the collected
 # samples in bench/build/results.tsv (row<TAB>metric<TAB>value).
@@ -44,6 +45,7 @@ ONLY=${BENCH_ONLY:-}
 case $ONLY in
 "") ;;
 store) LOGS=$BUILD/logs-store RES=$BUILD/results-store.tsv ;;
+floc) LOGS=$BUILD/logs-floc RES=$BUILD/results-floc.tsv ;; # bench/floc.sh
 *)
 	printf 'bench: BENCH_ONLY=%s: say store, or leave it empty for everything\n' "$ONLY" >&2
 	exit 2
@@ -100,6 +102,7 @@ why() {
 	fi
 }
 
+[[ $ONLY != floc ]] || { source "$ROOT/bench/floc.sh" && floc_only; } # exits
 # ---------------------------------------------------------------- MPICH
 have_mpich() { command -v mpicc.mpich >/dev/null && command -v mpiexec.mpich >/dev/null && command -v mpichversion >/dev/null; }
 if [[ $ONLY != store ]] && ! have_mpich; then
@@ -511,6 +514,7 @@ stop_dvm
 # Checkpoint and restart (#6): its own file, sourced for run.sh's helpers.
 source "$ROOT/bench/ckpt.sh"
 store_section
+source "$ROOT/bench/floc.sh" && floc_section # Floc (#7)
 
 log "writing $OUT"
 "$BUILD/report" "$RES" >"$OUT.tmp"
