@@ -24,7 +24,7 @@ floc_section() {
 	log "building bench/flocbench"
 	if ! go build -o "$BUILD/flocbench" ./bench/flocbench 2>"$LOGS/build-flocbench.err" ||
 		! go build -o "$BUILD/flocbench-phases" ./bench/flocbench/phases 2>>"$LOGS/build-flocbench.err"; then
-		put floc status "not run: go build ./bench/flocbench failed (bench/build/logs/build-flocbench.err)"
+		put floc status "not run: go build ./bench/flocbench failed (${LOGS#"$ROOT"/}/build-flocbench.err)"
 		return 0
 	fi
 	log "floc: 64 mocknet peers in 4 sites, 16 ranks, phases of $FLOC_PHASE, Floc on and off"
@@ -32,7 +32,7 @@ floc_section() {
 		-samples "$BUILD/floc-samples.tsv" -traffic "$BUILD/floc-traffic.tsv" -svg "$ROOT/bench/floc.svg" \
 		>"$LOGS/floc.out" 2>"$LOGS/floc.err" || rc=$?
 	cat "$LOGS/floc.out" >>"$RES"
-	((rc == 0)) || put floc status "failed: $(why $rc "$LOGS/floc") (bench/build/logs/floc.*)"
+	((rc == 0)) || put floc status "failed: $(why $rc "$LOGS/floc") (${LOGS#"$ROOT"/}/floc.*)"
 	log "floc: go test -bench BenchmarkNext ./floc"
 	rc=0
 	go test -run '^$' -bench '^BenchmarkNext$' -benchtime 200000x ./floc >"$LOGS/floc-next.out" 2>&1 || rc=$?
@@ -41,7 +41,7 @@ floc_section() {
 		awk '$1 ~ /^BenchmarkNext\// { n = $1; sub(/^BenchmarkNext\//, "", n); sub(/-[0-9]+$/, "", n); print "floc-next/" n "\tns_op\t" $3 }' \
 			"$LOGS/floc-next.out" >>"$RES"
 	else
-		put floc-next status "failed: go test -bench (bench/build/logs/floc-next.out)"
+		put floc-next status "failed: go test -bench (${LOGS#"$ROOT"/}/floc-next.out)"
 	fi
 	put floc-meta loadavg_after "$(cut -d' ' -f1-3 /proc/loadavg)"
 	put floc-meta wall_s "$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.0f", b - a }')"

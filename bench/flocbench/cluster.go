@@ -90,13 +90,22 @@ func startCluster(n int, seed uint64, dir string, edit func(*dvm.Config), log *s
 		c.close()
 		return nil, fmt.Errorf("flocbench: connecting: %w", err)
 	}
-	deadline := time.Now().Add(60 * time.Second)
+	// kad-dht's tables fill in their own time and now and then stop one
+	// peer short of full (a bucket that took other peers first). Owner
+	// lookups ask the network, so a table missing a peer or two still
+	// finds the owner: wait for full tables, but go on with nearly full
+	// ones after a while.
+	soon, deadline := time.Now().Add(20*time.Second), time.Now().Add(90*time.Second)
 	for i, p := range c.peers {
 		want := fullTable(p.ID(), c.peers)
-		for p.DHT().RoutingTable().Size() < want {
+		for {
+			have := p.DHT().RoutingTable().Size()
+			if have >= want || have >= want-2 && time.Now().After(soon) {
+				break
+			}
 			if time.Now().After(deadline) {
 				c.close()
-				return nil, fmt.Errorf("flocbench: peer %d's routing table has %d peers after 60 s, want %d", i, p.DHT().RoutingTable().Size(), want)
+				return nil, fmt.Errorf("flocbench: peer %d's routing table has %d peers after 90 s, want %d", i, have, want)
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
