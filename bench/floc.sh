@@ -5,7 +5,8 @@
 #              a 16-rank job through ring, broadcast, barrier and sparse
 #              phases, with Floc and without (bench/flocbench); samples in
 #              bench/build/floc-samples.tsv and floc-traffic.tsv, the plot
-#              in bench/floc.svg (committed, linked from BENCHMARKS.md)
+#              in bench/floc.svg (committed, linked from BENCHMARKS.md; a
+#              PNG copy in bench/build/floc.png)
 #   next       floc's BenchmarkNext, the cost of Floc's per-message call
 #
 # BENCH_ONLY=floc runs this section alone (floc_only) and merges it into
@@ -29,7 +30,7 @@ floc_section() {
 	fi
 	log "floc: 64 mocknet peers in 4 sites, 16 ranks, phases of $FLOC_PHASE, Floc on and off"
 	timeout 420 "$BUILD/flocbench" -prog "$BUILD/flocbench-phases" -phase "$FLOC_PHASE" -warmup "$FLOC_WARMUP" \
-		-samples "$BUILD/floc-samples.tsv" -traffic "$BUILD/floc-traffic.tsv" -svg "$ROOT/bench/floc.svg" \
+		-samples "$BUILD/floc-samples.tsv" -traffic "$BUILD/floc-traffic.tsv" -svg "$ROOT/bench/floc.svg" -png "$BUILD/floc.png" \
 		>"$LOGS/floc.out" 2>"$LOGS/floc.err" || rc=$?
 	cat "$LOGS/floc.out" >>"$RES"
 	((rc == 0)) || put floc status "failed: $(why $rc "$LOGS/floc") (${LOGS#"$ROOT"/}/floc.*)"
