@@ -38,6 +38,7 @@ type config struct {
 	Seed             uint64
 	Samples, Traffic string // TSV outputs ("" for none)
 	SVG, PNG         string
+	Direct           bool // measure a direct connection's one-way time for the reference
 }
 
 // results writes samples in results.tsv's format.
@@ -65,6 +66,7 @@ func main() {
 	flag.Uint64Var(&cfg.Seed, "seed", 7, "seed of the peers' keys")
 	flag.StringVar(&cfg.Samples, "samples", "", "write every message as TSV here")
 	flag.StringVar(&cfg.Traffic, "traffic", "", "write every traffic counter sample as TSV here")
+	flag.BoolVar(&cfg.Direct, "direct", true, "a third run for the time of a direct rank connection, added to the link latency in the reference")
 	flag.StringVar(&cfg.SVG, "svg", "", "write the plot here")
 	flag.StringVar(&cfg.PNG, "png", "", "write the plot as PNG here too")
 	flag.Parse()
@@ -96,14 +98,36 @@ func run(ctx context.Context, cfg config, out *results) error {
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	var runs []*runResult
-	for _, withFloc := range []bool{true, false} {
-		r, err := runOnce(ctx, cfg, withFloc, log)
+	for _, mode := range []string{"floc", "routed"} {
+		r, err := runOnce(ctx, cfg, mode, log)
 		if err != nil {
 			return err
 		}
 		runs = append(runs, r)
 	}
-	report(cfg, runs, out)
+	var overhead time.Duration // of a direct connection, without site latency
+	if cfg.Direct {
+		r, err := runOnce(ctx, cfg, "direct", log)
+		if err != nil {
+			progress("the direct run failed: %v", err)
+			out.put("floc-direct", "status", "failed: "+err.Error())
+			r = &runResult{}
+		}
+		var lat []float64
+		for _, m := range r.Msgs {
+			if m.Phase == "ring" && m.Link > 0 && afterWarmup(r.Logs, m.msg, cfg.Warmup) {
+				lat = append(lat, ms(m.Latency))
+			}
+		}
+		if len(lat) > 0 {
+			overhead = time.Duration(median(lat) * float64(time.Millisecond))
+			out.put("floc-direct", "msgs", len(lat))
+			out.put("floc-direct", "lat_med_ms", f3(median(lat)))
+			out.put("floc-direct", "lat_p95_ms", f3(percentile(lat, 0.95)))
+			out.put("floc-direct", "placement", placement(r))
+		}
+	}
+	report(cfg, runs, overhead, out)
 	if cfg.Samples != "" {
 		if err := writeSamples(cfg.Samples, runs); err != nil {
 			return err

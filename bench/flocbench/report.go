@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"math"
+	"time"
 
 	"github.com/p2pdvm/p2pdvm/floc"
 )
@@ -17,7 +18,12 @@ import (
 // rank started the phase; hop counts after warm-up come from the traffic
 // counters between the phase's first start plus the warm-up and its last
 // end.
-func report(cfg config, runs []*runResult, out *results) {
+//
+// The reference for a chatty pair's message is the configured link
+// latency between the two hosts plus overhead, the one-way time of a
+// direct connection between two ranks on this machine (0 if not
+// measured).
+func report(cfg config, runs []*runResult, overhead time.Duration, out *results) {
 	fc := runs[0].Floc
 	for _, r := range runs {
 		if r.Mode == "floc" {
@@ -38,12 +44,13 @@ func report(cfg config, runs []*runResult, out *results) {
 	out.put("floc-meta", "floc_refresh_s", fc.Refresh.Seconds())
 	out.put("floc-meta", "floc_quiet_s", fc.Quiet.Seconds())
 	out.put("floc-meta", "site_latency", siteMatrix())
+	out.put("floc-meta", "direct_overhead_ms", f3(ms(overhead)))
 	for _, r := range runs {
 		row := "floc-run/" + r.Mode
 		out.put(row, "wall_s", fmt.Sprintf("%.1f", r.Wall.Seconds()))
 		out.put(row, "placement", placement(r))
 		for _, ph := range phases {
-			phaseRows(cfg, r, ph, out)
+			phaseRows(cfg, r, ph, overhead, out)
 		}
 	}
 }
@@ -90,14 +97,14 @@ func placement(r *runResult) string {
 //	chatty_msgs, chatty_lat_med_ms, chatty_link_med_ms, chatty_ratio_med,
 //	chatty_ratio_p95, chatty_within10
 //	                            chatty pairs on distinct hosts after warm-up:
-//	                            latency / link latency of the two hosts, and the
-//	                            share within 1.10 of it
+//	                            latency / (link latency of the two hosts +
+//	                            overhead), and the share within 1.10 of it
 //	fresh_msgs, fresh_lat_med_ms, fresh_path_ratio_med, fresh_excess_med_ms
 //	                            (sparse) pairs that had not talked before the
 //	                            phase, so hold no shortcut: latency over the
 //	                            routed path's link latency, and what the software
 //	                            adds to it
-func phaseRows(cfg config, r *runResult, ph string, out *results) {
+func phaseRows(cfg config, r *runResult, ph string, overhead time.Duration, out *results) {
 	row := "floc/" + r.Mode + "/" + ph
 	var lat []float64
 	for _, m := range r.Msgs {
@@ -137,7 +144,7 @@ func phaseRows(cfg config, r *runResult, ph string, out *results) {
 		p := pair{m.Src, m.Dst}
 		talked[p] = true
 		if chatty[p] && m.Link > 0 && afterWarmup(r.Logs, m.msg, cfg.Warmup) {
-			ratios = append(ratios, float64(m.Latency)/float64(m.Link))
+			ratios = append(ratios, float64(m.Latency)/float64(m.Link+overhead))
 			clat = append(clat, ms(m.Latency))
 			clink = append(clink, ms(m.Link))
 		}

@@ -34,11 +34,13 @@ type sample struct {
 	Ideal time.Duration // the routed path's: host(src) -> owner -> host(dst)
 }
 
-func runOnce(ctx context.Context, cfg config, withFloc bool, log *slog.Logger) (*runResult, error) {
-	mode := "routed"
-	if withFloc {
-		mode = "floc"
-	}
+// runOnce runs the job in one mode: "floc", "routed" (Floc off) or
+// "direct", the reference: Floc on and ranks connecting to each other
+// directly (RankDirect), without site latency and with only the ring
+// phase of any length, for the one-way time of a direct connection
+// between two ranks on this machine.
+func runOnce(ctx context.Context, cfg config, mode string, log *slog.Logger) (*runResult, error) {
+	withFloc, direct := mode != "routed", mode == "direct"
 	res := &runResult{Mode: mode}
 	dir := filepath.Join(cfg.Dir, mode)
 	outDir := filepath.Join(dir, "out")
@@ -47,7 +49,7 @@ func runOnce(ctx context.Context, cfg config, withFloc bool, log *slog.Logger) (
 	}
 	progress("%s: starting %d peers on mocknet", mode, cfg.Peers)
 	c, err := startCluster(cfg.Peers, cfg.Seed, dir, func(pc *dvm.Config) {
-		pc.RankDirect = false
+		pc.RankDirect = direct
 		pc.Floc.Enabled = withFloc
 		// No churn here: an owner once looked up stays the owner, so
 		// lookups happen once per destination, in the start phase, and
@@ -60,8 +62,12 @@ func runOnce(ctx context.Context, cfg config, withFloc bool, log *slog.Logger) (
 	}
 	defer c.close()
 
+	rest := cfg.Phase
+	if direct {
+		rest = time.Millisecond // one broadcast, one barrier, one sparse round
+	}
 	args := []string{
-		"-ring", cfg.Phase.String(), "-ring-every", cfg.RingEvery.String(), "-bcast", cfg.Phase.String(), "-barrier", cfg.Phase.String(), "-sparse", cfg.Phase.String(),
+		"-ring", cfg.Phase.String(), "-ring-every", cfg.RingEvery.String(), "-bcast", rest.String(), "-barrier", rest.String(), "-sparse", rest.String(),
 		"-bcast-every", cfg.BcastEvery.String(), "-sparse-every", cfg.SparseEvery.String(), outDir,
 	}
 	progress("%s: submitting %d ranks", mode, cfg.Ranks)
@@ -103,7 +109,7 @@ wait:
 				// Spawning (the program through the block store) goes
 				// without site latency, to keep the benchmark short; the
 				// ranks' start phase then runs with it.
-				if procs == cfg.Ranks && !c.delay.on.Load() {
+				if procs == cfg.Ranks && !c.delay.on.Load() && !direct {
 					c.delay.on.Store(true)
 					progress("%s: all ranks running after %.1f s; site latency on", mode, time.Since(start).Seconds())
 				}

@@ -72,7 +72,8 @@ func (p *report) flocSection() {
 	p.f("point-to-point sends (each hop a message); **barrier**: dissemination barriers back to back (round k: to rank+2^k);\n")
 	p.f("**sparse**: every %s ms every rank sends to every other one, far below the threshold. Latency is one way, from the\n", fm("sparse_every_ms"))
 	p.f("sender's stamp to the receiving rank's receive. Hops are the hosts' data-plane counters (`Peer.Traffic()`: routed\n")
-	p.f("messages count the hops the owner reports, shortcuts 1, local 0), summed over all peers every %s ms.\n\n", fm("sample_every_ms"))
+	p.f("messages count the hops the owner reports, shortcuts 1, local 0), summed over all peers every %s ms. The plot marks\n", fm("sample_every_ms"))
+	p.f("rank 0's phase starts (solid: Floc on, dashed: off); the other ranks follow it within a message or two.\n\n")
 	p.f("![Message latency and hops per message over time, Floc on and off](bench/floc.svg)\n\n")
 
 	p.f("### Per phase (medians over the phase's messages)\n\n")
@@ -94,10 +95,17 @@ func (p *report) flocSection() {
 	p.f("### Floc on, after a warm-up of %s s in each phase\n\n", warm)
 	p.f("Chatty pairs are those whose rate over the phase reaches Floc's threshold. \"At most one hop\" is (shortcut + local) /\n")
 	p.f("all messages leaving hosts between the phase's first start + %s s and its last end (a routed message whose owner is\n", warm)
-	p.f("one of the two hosts also takes one hop, but counts as routed here). The direct-connection reference is the configured\n")
-	p.f("one-way latency between the two hosts — a connection with no software at all, the strictest reference; messages\n")
-	p.f("between ranks on one host are left out.\n\n")
-	p.f("| phase | chatty pairs / pairs | messages with ≤ 1 hop | latency ms, median | latency / link latency, median (p95) | messages within 1.10× |\n")
+	p.f("one of the two hosts also takes one hop, but counts as routed here). The reference, a direct connection, is the\n")
+	p.f("configured one-way latency between the two hosts plus what a direct connection between two ranks costs on this\n")
+	if d := r.first("floc-direct", "lat_med_ms"); d != "" {
+		p.f("machine: %s ms, the median one-way time (p95 %s ms) of the ring's messages after warm-up in a third run with\n", d, r.first("floc-direct", "lat_p95_ms"))
+		p.f("`RankDirect` on (ranks connect to each other over loopback TCP once Floc finds the pair chatty) and no site latency\n")
+		p.f("(%s messages; %s). Messages between ranks on one host are left out.\n\n", r.first("floc-direct", "msgs"), r.first("floc-direct", "placement"))
+	} else {
+		p.f("machine, which was not measured (%s): the reference is the link latency alone. Messages between ranks on one host\n", orDash(r.first("floc-direct", "status")))
+		p.f("are left out.\n\n")
+	}
+	p.f("| phase | chatty pairs / pairs | messages with ≤ 1 hop | latency ms, median | latency / reference, median (p95) | messages within 1.10× |\n")
 	p.f("|---|---:|---:|---:|---:|---:|\n")
 	for _, ph := range flocPhases {
 		row := "floc/floc/" + ph
