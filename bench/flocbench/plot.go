@@ -87,6 +87,15 @@ func plotRuns(path string, runs []*runResult) error {
 	lat.Y.Min = max(lat.Y.Min, 0.1)
 	lat.X.Min, hops.X.Min = 0, 0
 	lat.X.Max, hops.X.Max = xmax, xmax
+	var ticks []plot.Tick
+	for x := 0.0; x <= xmax; x += 1 {
+		t := plot.Tick{Value: x}
+		if int(x)%5 == 0 {
+			t.Label = fmt.Sprint(x)
+		}
+		ticks = append(ticks, t)
+	}
+	lat.X.Tick.Marker, hops.X.Tick.Marker = plot.ConstantTicks(ticks), plot.ConstantTicks(ticks)
 	lat.Legend.Top = true
 	hops.Legend.Top = true
 	for _, p := range []*plot.Plot{lat, hops} {
