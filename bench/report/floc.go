@@ -220,7 +220,7 @@ func (p *report) flocTargets() []target {
 		ok := e2e <= 0.05 && share <= 0.05
 		v := verdict(ok, true)
 		if !ok && share <= 0.05 {
-			v = "not met end to end (run-to-run spread; `Next`'s share met)"
+			v = "not met end to end (`Next`'s own share met)"
 		}
 		ts = append(ts, target{name, m, v})
 	} else {
