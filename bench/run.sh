@@ -32,6 +32,7 @@
 #   BENCH_ONLY=scale        the same for the scale rows (bench/scale.sh:
 #                           1,000 peers over mocknet; results-scale.tsv,
 #                           logs-scale/)
+#   BENCH_ONLY=floc         Floc's section alone (#7, bench/floc.sh), the same way
 #
 # Raw output of every run is kept in bench/build/logs/, the collected
 # samples in bench/build/results.tsv (row<TAB>metric<TAB>value).
@@ -51,8 +52,9 @@ case $ONLY in
 "") ;;
 store) LOGS=$BUILD/logs-store RES=$BUILD/results-store.tsv ;;
 scale) LOGS=$BUILD/logs-scale RES=$BUILD/results-scale.tsv ;;
+floc) LOGS=$BUILD/logs-floc RES=$BUILD/results-floc.tsv ;; # bench/floc.sh
 *)
-	printf 'bench: BENCH_ONLY=%s: say store or scale, or leave it empty for everything\n' "$ONLY" >&2
+	printf 'bench: BENCH_ONLY=%s: say store, scale or floc, or leave it empty for everything\n' "$ONLY" >&2
 	exit 2
 	;;
 esac
@@ -107,6 +109,7 @@ why() {
 	fi
 }
 
+[[ $ONLY != floc ]] || { source "$ROOT/bench/floc.sh" && floc_only; } # exits
 # ---------------------------------------------------------------- MPICH
 have_mpich() { command -v mpicc.mpich >/dev/null && command -v mpiexec.mpich >/dev/null && command -v mpichversion >/dev/null; }
 if [[ -z $ONLY ]] && ! have_mpich; then
@@ -529,6 +532,7 @@ stop_dvm
 source "$ROOT/bench/ckpt.sh"
 store_section
 scale_section
+source "$ROOT/bench/floc.sh" && floc_section # Floc (#7)
 
 log "writing $OUT"
 "$BUILD/report" "$RES" >"$OUT.tmp"

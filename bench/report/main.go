@@ -271,6 +271,7 @@ func (p *report) write() {
 	p.storeSection(false)
 	p.f("\n")
 	p.scaleSection(false)
+	p.flocSection()
 
 	p.f("\n## Targets\n\n| target | measured | |\n|---|---|---|\n")
 	for _, t := range append(p.targets(heatTCP, startMPICH, startDVM, rss, cpu), ckpt...) {
@@ -347,6 +348,9 @@ func (p *report) targets(heatTCP, startMPICH, startDVM, rss, cpu stat) []target 
 }
 
 func main() {
+	if len(os.Args) == 4 && os.Args[1] == "-merge-floc" { // BENCH_ONLY=floc: floc.go
+		os.Exit(mergeFlocMain(os.Args[2], os.Args[3]))
+	}
 	args, mergeInto, section := os.Args[1:], "", ""
 	if len(args) == 3 && (args[0] == "-merge" || args[0] == "-merge-scale") {
 		mergeInto, section, args = args[1], args[0], args[2:]
