@@ -168,7 +168,9 @@ func connect(ctx context.Context, h host.Host, d *dht.IpfsDHT, bs []peer.AddrInf
 		return fmt.Errorf("no bootstrap peer reachable: %w", errors.Join(errs...))
 	}
 	// Fill the routing table now rather than at the next refresh, so that
-	// the first lookups already see the whole network.
-	_ = d.Bootstrap(ctx)
+	// the first lookups already see the whole network. A queued refresh:
+	// Bootstrap's drops the request when a refresh is already running,
+	// which once left a joiner with two peers for minutes (scalebench).
+	_ = d.RefreshRoutingTable()
 	return nil
 }
