@@ -144,21 +144,24 @@ func parseBootstrap(addrs []string) ([]peer.AddrInfo, error) {
 	return out, nil
 }
 
-// connect joins the DVM through the bootstrap peers: at least one must
-// answer within the timeout.
-func connect(ctx context.Context, h host.Host, d *dht.IpfsDHT, bs []peer.AddrInfo, timeout time.Duration) error {
+// Join connects the peer to the DVM through bootstrap peers (one that
+// answers is enough) and fills its routing table. New calls it with
+// Config.Bootstrap; peers built with NewWithHost (tests, benchmarks) call
+// it themselves. It fails only if no bootstrap peer can be reached within
+// Config.BootstrapTimeout.
+func (p *Peer) Join(ctx context.Context, bs []peer.AddrInfo) error {
 	if len(bs) == 0 {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel := context.WithTimeout(ctx, p.cfg.BootstrapTimeout)
 	defer cancel()
 	var errs []error
 	ok := 0
 	for _, ai := range bs {
-		if ai.ID == h.ID() {
+		if ai.ID == p.h.ID() {
 			continue
 		}
-		if err := h.Connect(ctx, ai); err != nil {
+		if err := p.h.Connect(ctx, ai); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", ai.ID, err))
 			continue
 		}
@@ -167,10 +170,19 @@ func connect(ctx context.Context, h host.Host, d *dht.IpfsDHT, bs []peer.AddrInf
 	if ok == 0 && len(errs) > 0 {
 		return fmt.Errorf("no bootstrap peer reachable: %w", errors.Join(errs...))
 	}
-	// Fill the routing table now rather than at the next refresh, so that
-	// the first lookups already see the whole network. A queued refresh:
-	// Bootstrap's drops the request when a refresh is already running,
-	// which once left a joiner with two peers for minutes (scalebench).
-	_ = d.RefreshRoutingTable()
+	// kad-dht adds a peer to the routing table once identify says it
+	// speaks the DHT protocol, a moment after the connection; a refresh
+	// from an empty table finds nobody. So wait for the first entry
+	// (bounded: the table also fills as peers contact this one), then
+	// queue a refresh: one through Bootstrap is dropped when another is
+	// running, which once left a joiner of a 1,000-peer DVM with an empty
+	// table for minutes (scalebench).
+	for wait := time.Millisecond; p.dht.RoutingTable().Size() == 0 && ctx.Err() == nil; wait = min(2*wait, 50*time.Millisecond) {
+		select {
+		case <-ctx.Done():
+		case <-time.After(wait):
+		}
+	}
+	_ = p.dht.RefreshRoutingTable()
 	return nil
 }

@@ -87,7 +87,7 @@ func New(ctx context.Context, cfg Config) (*Peer, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := connect(ctx, h, p.dht, bs, cfg.BootstrapTimeout); err != nil {
+	if err := p.Join(ctx, bs); err != nil {
 		p.Close()
 		return nil, fmt.Errorf("dvm: join: %w", err)
 	}

@@ -121,7 +121,7 @@ func (p *report) scaleSection(allNotes bool) {
 	first := fmt.Sprintf("scale/%d", ns[0])
 	p.f("`bench/scalebench`, one process per N: N real dvm peers (`dvm.NewWithHost` on mocknet hosts, dvm's own kad-dht in\n")
 	p.f("server mode; control socket and background block repair off, nothing else changed). Each peer joins through %s peers\n", r.value(first, "join"))
-	p.f("that have already joined, as `p2pdvm peer --bootstrap` does (connect, then kad-dht's `Bootstrap`; one bootstrap peer\n")
+	p.f("that have already joined, as `p2pdvm peer --bootstrap` does (`dvm.Peer.Join`: connect, wait for the first routing-table entry, queue a refresh; one bootstrap peer\n")
 	p.f("answering is enough, as in dvm), %s joins at a time.\n", r.value(first, "parallel"))
 	p.f("**Bootstrap** is the wall time from the first peer's start until every routing table holds min(N−1, 20) peers and\n")
 	p.f("owner lookups (dvm's rule: `GetClosestPeers` plus the asker, closest by XOR) of 20 random keys from 3 random peers each\n")

@@ -131,7 +131,7 @@ func peerConfig(dir string) dvm.Config {
 
 // start builds a dvm peer on every host and has each join the DVM
 // through `join` peers that have already joined, the way `p2pdvm peer
-// --bootstrap` does (connect, then kad-dht's Bootstrap), leaving the rest
+// --bootstrap` does (dvm's Peer.Join), leaving the rest
 // to kad-dht. Up to `parallel` peers join at once: a libp2p Connect
 // waits for identify to finish on both sides, about 25 ms here once
 // hundreds of peers are busy refreshing, so one at a time leaves a core
@@ -198,45 +198,30 @@ func (c *cluster) start(ctx context.Context, join, parallel int, rng *rand.Rand)
 	return errors.Join(errs...)
 }
 
-// join connects peer i to the peers at via, then starts kad-dht's
-// bootstrap, as dvm's connect does: one reachable bootstrap peer is
-// enough. It returns how many connects failed (a libp2p Connect waits for
-// identify, which can exceed its 10 s on two cores busy with hundreds of
-// refreshing peers) and an error only if none succeeded.
+// join has peer i join through the peers at via with dvm's own Join
+// (what `p2pdvm peer --bootstrap` does): one reachable bootstrap peer is
+// enough. It returns how many stayed unconnected (a libp2p Connect waits
+// for identify, which can exceed the join's 10 s on two cores busy with
+// hundreds of refreshing peers) and an error only if none was reached.
 func (c *cluster) join(ctx context.Context, i int, via []int) (int, error) {
 	p := c.peers[i]
-	var wg sync.WaitGroup
-	errs := make([]error, len(via))
-	for k, j := range via {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-			defer cancel()
-			if err := p.Host().Connect(cctx, peer.AddrInfo{ID: c.ids[j]}); err != nil {
-				errs[k] = fmt.Errorf("scalebench: peer %d joining through %d: %w", i, j, err)
-			}
-		}()
+	var ais []peer.AddrInfo
+	for _, j := range via {
+		ais = append(ais, peer.AddrInfo{ID: c.ids[j]})
 	}
-	wg.Wait()
+	// dvm's own join, which connects to them in turn; the failed count
+	// is what is left unconnected afterwards.
+	err := p.Join(ctx, ais)
 	failed := 0
-	for _, err := range errs {
-		if err != nil {
+	for _, j := range via {
+		if p.Host().Network().Connectedness(c.ids[j]) != network.Connected {
 			failed++
 		}
 	}
-	if failed == len(via) {
-		return failed, errors.Join(errs...)
+	if err != nil {
+		return failed, fmt.Errorf("scalebench: peer %d joining: %w", i, err)
 	}
-	// dvm's connect calls Bootstrap right after connecting. Over mocknet,
-	// identify may not yet have told kad-dht that the bootstrap peers
-	// speak its protocol, and a refresh from an empty table does nothing;
-	// wait for the first entry (normally there already), then bootstrap.
-	deadline := time.Now().Add(5 * time.Second)
-	for p.DHT().RoutingTable().Size() == 0 && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
-	return failed, p.DHT().Bootstrap(ctx)
+	return failed, nil
 }
 
 func (c *cluster) close() {
