@@ -51,7 +51,7 @@ func DefaultConfig() Config {
 		Enabled:      true,
 		Window:       time.Second,
 		Buckets:      8,
-		MinMsgs:      8,
+		MinMsgs:      4,
 		MinBytes:     256 << 10,
 		Quiet:        10 * time.Second,
 		MaxShortcuts: 256,

@@ -47,7 +47,7 @@ func TestValidate(t *testing.T) {
 
 func TestDefaultConfig(t *testing.T) {
 	c := DefaultConfig()
-	want := Config{true, time.Second, 8, 8, 256 << 10, 10 * time.Second, 256, 5 * time.Second, 4096}
+	want := Config{true, time.Second, 8, 4, 256 << 10, 10 * time.Second, 256, 5 * time.Second, 4096}
 	if c != want {
 		t.Fatalf("DefaultConfig() = %+v, want %+v", c, want)
 	}

@@ -130,6 +130,7 @@ func (env *scriptEnv) run(at string, f []string) []string {
 	switch f[0] {
 	case "new":
 		cfg := DefaultConfig()
+		cfg.MinMsgs = 8 // the scripts' counts were written for this threshold
 		for _, kv := range f[1:] {
 			k, v, _ := strings.Cut(kv, "=")
 			fv := reflect.ValueOf(&cfg).Elem().FieldByName(k)
