@@ -271,16 +271,25 @@ type routeReq struct {
 	Msg []byte `json:"msg"` // a wire.Msg body
 }
 
-// handleRoute is the owner's side of routing by key: deliver the message
-// to the rank's host, then tell the sender where the rank lives.
-func (p *Peer) handleRoute(ctx context.Context, _ peer.ID, body json.RawMessage) (any, error) {
+// decodeRouted reads a routeReq and the message in it, from a peer.
+func decodeRouted(body json.RawMessage) (routeReq, wire.Msg, error) {
 	var req routeReq
 	if err := decodeBody(body, &req); err != nil {
-		return nil, err
+		return req, wire.Msg{}, err
 	}
 	m, err := wire.DecodeMsg(req.Msg)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", wire.ErrBadRequest, err)
+		return req, m, fmt.Errorf("%w: %v", wire.ErrBadRequest, err)
+	}
+	return req, m, nil
+}
+
+// handleRoute is the owner's side of routing by key: deliver the message
+// to the rank's host, then tell the sender where the rank lives.
+func (p *Peer) handleRoute(ctx context.Context, _ peer.ID, body json.RawMessage) (any, error) {
+	req, m, err := decodeRouted(body)
+	if err != nil {
+		return nil, err
 	}
 	loc, moved, ok := p.locs.lookup(m.Job, int(m.Dst))
 	if !ok && p.locs.isEnded(m.Job) {
@@ -311,13 +320,9 @@ func (p *Peer) handleRoute(ctx context.Context, _ peer.ID, body json.RawMessage)
 // handleDeliver is the host's side of a routed message: it answers once
 // the rank's process has the message (or is gone for good).
 func (p *Peer) handleDeliver(_ context.Context, _ peer.ID, body json.RawMessage) (any, error) {
-	var req routeReq
-	if err := decodeBody(body, &req); err != nil {
-		return nil, err
-	}
-	m, err := wire.DecodeMsg(req.Msg)
+	_, m, err := decodeRouted(body)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", wire.ErrBadRequest, err)
+		return nil, err
 	}
 	return nil, p.deliverHere(&m)
 }
