@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"math"
-	"os"
 	"strconv"
 	"strings"
 )
@@ -235,42 +234,5 @@ func (p *report) flocTargets() []target {
 func mergeFloc(old string, r results) string {
 	var sec strings.Builder
 	(&report{r: r, w: &sec}).flocSection()
-	s := strings.TrimPrefix(sec.String(), "\n")
-	if i := strings.Index(old, flocBegin); i >= 0 {
-		if j := strings.Index(old[i:], flocEnd); j >= 0 {
-			rest := strings.TrimPrefix(old[i+j+len(flocEnd):], "\n")
-			return old[:i] + s + rest
-		}
-	}
-	if i := strings.Index(old, "\n## Targets"); i >= 0 {
-		return old[:i+1] + s + "\n" + old[i+1:]
-	}
-	return strings.TrimRight(old, "\n") + "\n\n" + s
-}
-
-// mergeFlocMain is `report -merge-floc BENCHMARKS.md RESULTS.tsv`: the
-// report with its Floc section rendered anew from a BENCH_ONLY=floc run,
-// on stdout. It returns the exit code.
-func mergeFlocMain(report, samples string) int {
-	f, err := os.Open(samples)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "report:", err)
-		return 1
-	}
-	defer f.Close()
-	r, err := read(f)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "report: %s: %v\n", samples, err)
-		return 1
-	}
-	old, err := os.ReadFile(report)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "report:", err)
-		return 1
-	}
-	if _, err := os.Stdout.WriteString(mergeFloc(string(old), r)); err != nil {
-		fmt.Fprintln(os.Stderr, "report:", err)
-		return 1
-	}
-	return 0
+	return mergeSection(old, strings.TrimPrefix(sec.String(), "\n"), flocBegin, flocEnd)
 }

@@ -348,15 +348,12 @@ func (p *report) targets(heatTCP, startMPICH, startDVM, rss, cpu stat) []target 
 }
 
 func main() {
-	if len(os.Args) == 4 && os.Args[1] == "-merge-floc" { // BENCH_ONLY=floc: floc.go
-		os.Exit(mergeFlocMain(os.Args[2], os.Args[3]))
-	}
 	args, mergeInto, section := os.Args[1:], "", ""
-	if len(args) == 3 && (args[0] == "-merge" || args[0] == "-merge-scale") {
+	if len(args) == 3 && (args[0] == "-merge" || args[0] == "-merge-scale" || args[0] == "-merge-floc") {
 		mergeInto, section, args = args[1], args[0], args[2:]
 	}
 	if len(args) != 1 {
-		fmt.Fprintln(os.Stderr, "usage: report RESULTS.tsv > BENCHMARKS.md\n       report -merge|-merge-scale BENCHMARKS.md RESULTS.tsv > NEW.md")
+		fmt.Fprintln(os.Stderr, "usage: report RESULTS.tsv > BENCHMARKS.md\n       report -merge|-merge-scale|-merge-floc BENCHMARKS.md RESULTS.tsv > NEW.md")
 		os.Exit(2)
 	}
 	f, err := os.Open(args[0])
@@ -380,10 +377,13 @@ func main() {
 			os.Exit(1)
 		}
 		var sec strings.Builder
-		if section == "-merge-scale" {
+		switch section {
+		case "-merge-floc":
+			w.WriteString(mergeFloc(string(old), r))
+		case "-merge-scale":
 			(&report{r: r, w: &sec}).scaleSection(true)
 			w.WriteString(mergeSection(string(old), sec.String(), scaleBegin, scaleEnd))
-		} else {
+		default:
 			(&report{r: r, w: &sec}).storeSection(true)
 			w.WriteString(merge(string(old), sec.String()))
 		}

@@ -259,15 +259,7 @@ func (p *report) scaleSection(allNotes bool) {
 			notes = append(notes, fmt.Sprintf("N=%d lookups: %s", n, st))
 		}
 	}
-	if allNotes {
-		notes = append(notes, r.all("note", "text")...)
-	}
-	if len(notes) > 0 {
-		p.f("\nNotes:\n\n")
-		for _, n := range notes {
-			p.f("- %s\n", n)
-		}
-	}
+	p.notes(notes, allNotes)
 	p.f("%s\n", scaleEnd)
 }
 

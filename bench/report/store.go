@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"strconv"
-	"strings"
 )
 
 // The block store's section (#5), from bench/store.sh's rows:
@@ -132,15 +131,7 @@ func (p *report) storeSection(allNotes bool) {
 		p.f("| %s | %s | %s |\n", t.name, t.measured, t.met)
 	}
 	notes := r.all("store-note", "text")
-	if allNotes {
-		notes = append(notes, r.all("note", "text")...)
-	}
-	if len(notes) > 0 {
-		p.f("\nNotes:\n\n")
-		for _, n := range notes {
-			p.f("- %s\n", n)
-		}
-	}
+	p.notes(notes, allNotes)
 	p.f("%s\n", storeEnd)
 }
 
@@ -182,17 +173,20 @@ func firstWhy(a, b stat) string {
 	return b.why
 }
 
-// merge puts the store section into an existing report: in place of the
-// one between the markers, else before its "## Targets", else at the end.
-func merge(old, section string) string {
-	if i := strings.Index(old, storeBegin); i >= 0 {
-		if j := strings.Index(old[i:], storeEnd); j >= 0 {
-			rest := strings.TrimPrefix(old[i+j+len(storeEnd):], "\n")
-			return old[:i] + section + rest
-		}
+// notes lists a section's notes, and the run's general ones when the
+// section is rendered alone (BENCH_ONLY).
+func (p *report) notes(notes []string, allNotes bool) {
+	if allNotes {
+		notes = append(notes, p.r.all("note", "text")...)
 	}
-	if i := strings.Index(old, "\n## Targets"); i >= 0 {
-		return old[:i+1] + section + "\n" + old[i+1:]
+	if len(notes) == 0 {
+		return
 	}
-	return strings.TrimRight(old, "\n") + "\n\n" + section
+	p.f("\nNotes:\n\n")
+	for _, n := range notes {
+		p.f("- %s\n", n)
+	}
 }
+
+// merge puts the store section into an existing report (mergeSection).
+func merge(old, section string) string { return mergeSection(old, section, storeBegin, storeEnd) }
