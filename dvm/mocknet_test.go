@@ -48,37 +48,20 @@ func mockNet(t *testing.T, n int, edit func(*Config)) (mocknet.Mocknet, []*Peer)
 		t.Fatal(err)
 	}
 	for _, p := range peers {
-		want := fullTable(p, peers)
-		if n > 21 {
-			// With full buckets kad-dht now and then stays a peer or two
-			// short for minutes; lookups, which ask the network, do not
-			// depend on it.
-			want -= 2
+		if err := testutil.WaitTable(p.dht.RoutingTable().Size, fullTable(p, peers), 10*time.Second, 30*time.Second); err != nil {
+			t.Fatalf("peer %s's routing table holds %v", shortID(p.ID()), err)
 		}
-		testutil.Eventually(t, 30*time.Second, "full routing tables", func() bool {
-			return p.dht.RoutingTable().Size() >= want
-		})
 	}
 	return mn, peers
 }
 
-// fullTable is the size of p's routing table once it knows all of peers:
-// kad-dht keeps at most 20 peers per common-prefix length, so with more
-// than 21 peers it never holds them all.
+// fullTable is the size of p's routing table once it knows all of peers.
 func fullTable(p *Peer, peers []*Peer) int {
-	const bucket = 20
-	self := kb.ConvertPeerID(p.ID())
-	per := map[int]int{}
-	for _, q := range peers {
-		if q != p {
-			per[kb.CommonPrefixLen(self, kb.ConvertPeerID(q.ID()))]++
-		}
+	ids := make([]peer.ID, len(peers))
+	for i, q := range peers {
+		ids[i] = q.ID()
 	}
-	n := 0
-	for _, c := range per {
-		n += min(c, bucket)
-	}
-	return n
+	return testutil.FullTable(p.ID(), ids)
 }
 
 func newMockPeer(t *testing.T, mn mocknet.Mocknet, dir string, edit func(*Config)) *Peer {
@@ -141,27 +124,31 @@ func join(t *testing.T, mn mocknet.Mocknet, live []*Peer, near []byte, k int, ed
 			t.Fatal(err)
 		}
 	}
-	want := fullTable(p, append(slices.Clone(live), p))
-	for deadline := time.Now().Add(30 * time.Second); p.dht.RoutingTable().Size() < want; time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			var miss []string
-			for _, q := range live {
-				if p.dht.RoutingTable().Find(q.ID()) == "" {
-					miss = append(miss, fmt.Sprintf("%s cpl=%d connected=%v", shortID(q.ID()),
-						kb.CommonPrefixLen(kb.ConvertPeerID(p.ID()), kb.ConvertPeerID(q.ID())), p.h.Network().Connectedness(q.ID())))
-				}
+	if err := testutil.WaitTable(p.dht.RoutingTable().Size, fullTable(p, append(slices.Clone(live), p)), 10*time.Second, 30*time.Second); err != nil {
+		var miss []string
+		for _, q := range live {
+			if p.dht.RoutingTable().Find(q.ID()) == "" {
+				miss = append(miss, fmt.Sprintf("%s cpl=%d connected=%v", shortID(q.ID()),
+					kb.CommonPrefixLen(kb.ConvertPeerID(p.ID()), kb.ConvertPeerID(q.ID())), p.h.Network().Connectedness(q.ID())))
 			}
-			t.Fatalf("the new peer's routing table has %d peers, want %d; missing %v", p.dht.RoutingTable().Size(), want, miss)
 		}
+		t.Fatalf("the new peer's routing table holds %v; missing %v", err, miss)
 	}
-	for _, q := range live {
-		// q takes p in unless its bucket for p is full already (kad-dht
-		// then keeps the peers it has, as Kademlia prefers old peers).
-		cpl := uint(kb.CommonPrefixLen(kb.ConvertPeerID(q.ID()), kb.ConvertPeerID(p.ID())))
-		testutil.Eventually(t, 30*time.Second, "the new peer in every routing table with room", func() bool {
-			rt := q.dht.RoutingTable()
-			return rt.Find(p.ID()) != "" || rt.NPeersForCpl(cpl) >= 20
-		})
+	// Every live peer takes p in unless its bucket for p is full already
+	// (kad-dht then keeps the peers it has, as Kademlia prefers old
+	// peers); like a table, this may stay a peer or two short for a while.
+	knowP := func() int {
+		n := 0
+		for _, q := range live {
+			cpl := uint(kb.CommonPrefixLen(kb.ConvertPeerID(q.ID()), kb.ConvertPeerID(p.ID())))
+			if rt := q.dht.RoutingTable(); rt.Find(p.ID()) != "" || rt.NPeersForCpl(cpl) >= 20 {
+				n++
+			}
+		}
+		return n
+	}
+	if err := testutil.WaitTable(knowP, len(live), 10*time.Second, 30*time.Second); err != nil {
+		t.Fatalf("peers that took the new peer in: %v", err)
 	}
 	return p
 }

@@ -15,6 +15,7 @@ import (
 	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/p2pdvm/p2pdvm/dvm"
+	"github.com/p2pdvm/p2pdvm/internal/testutil"
 )
 
 // siteLatency is the one-way latency between sites, a fixed matrix so
@@ -72,7 +73,7 @@ func startCluster(n int, seed uint64, dir string, edit func(*dvm.Config), log *s
 		p, err := dvm.NewWithHost(cfg, &delayedHost{Host: h, d: d})
 		if err != nil {
 			c.close()
-			return nil, fmt.Errorf("flocbench: peer %d: %w", i, err)
+			return nil, fmt.Errorf("flocbench: peer %d's routing table holds %w", i, err)
 		}
 		c.peers = append(c.peers, p)
 		c.site[p.ID()] = i * len(siteLatency) / n
@@ -90,44 +91,17 @@ func startCluster(n int, seed uint64, dir string, edit func(*dvm.Config), log *s
 		c.close()
 		return nil, fmt.Errorf("flocbench: connecting: %w", err)
 	}
-	// kad-dht's tables fill in their own time and now and then stop one
-	// peer short of full (a bucket that took other peers first). Owner
-	// lookups ask the network, so a table missing a peer or two still
-	// finds the owner: wait for full tables, but go on with nearly full
-	// ones after a while.
-	soon, deadline := time.Now().Add(20*time.Second), time.Now().Add(90*time.Second)
+	ids := make([]peer.ID, len(c.peers))
 	for i, p := range c.peers {
-		want := fullTable(p.ID(), c.peers)
-		for {
-			have := p.DHT().RoutingTable().Size()
-			if have >= want || have >= want-2 && time.Now().After(soon) {
-				break
-			}
-			if time.Now().After(deadline) {
-				c.close()
-				return nil, fmt.Errorf("flocbench: peer %d's routing table has %d peers after 90 s, want %d", i, have, want)
-			}
-			time.Sleep(20 * time.Millisecond)
+		ids[i] = p.ID()
+	}
+	for i, p := range c.peers {
+		if err := testutil.WaitTable(p.DHT().RoutingTable().Size, testutil.FullTable(p.ID(), ids), 20*time.Second, 90*time.Second); err != nil {
+			c.close()
+			return nil, fmt.Errorf("flocbench: peer %d's routing table holds %w", i, err)
 		}
 	}
 	return c, nil
-}
-
-// fullTable is the size of a routing table that knows all of peers:
-// kad-dht keeps at most 20 peers per common-prefix length.
-func fullTable(self peer.ID, peers []*dvm.Peer) int {
-	me := kb.ConvertPeerID(self)
-	per := map[int]int{}
-	for _, q := range peers {
-		if q.ID() != self {
-			per[kb.CommonPrefixLen(me, kb.ConvertPeerID(q.ID()))]++
-		}
-	}
-	n := 0
-	for _, k := range per {
-		n += min(k, 20)
-	}
-	return n
 }
 
 // latency is the configured one-way latency between two peers; 0 from a
