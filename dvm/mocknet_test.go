@@ -268,3 +268,33 @@ func TestRecordHandOffAndSignature(t *testing.T) {
 		return err == nil && r.State == JobDone
 	})
 }
+
+// A relative data dir (`p2pdvm peer --data d`) still runs jobs: processes
+// start in their own working dirs, where the cached program's path must
+// still name it.
+func TestRelativeDataDir(t *testing.T) {
+	prog := buildProg(t, "./testdata/alltoall")
+	t.Chdir(t.TempDir())
+	mn := mocknet.New()
+	t.Cleanup(func() { mn.Close() })
+	a, b := newMockPeer(t, mn, "a", nil), newMockPeer(t, mn, "b", nil)
+	if err := mn.LinkAll(); err != nil {
+		t.Fatal(err)
+	}
+	if err := mn.ConnectAllButSelf(); err != nil {
+		t.Fatal(err)
+	}
+	if !filepath.IsAbs(a.cfg.DataDir) {
+		t.Errorf("data dir %q kept relative", a.cfg.DataDir)
+	}
+	testutil.Eventually(t, 10*time.Second, "peers in each other's tables", func() bool {
+		return a.dht.RoutingTable().Size() == 1 && b.dht.RoutingTable().Size() == 1
+	})
+	j, err := a.Submit(context.Background(), Spec{Program: prog, N: 2, Args: []string{"10", "8"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, rec := collect(t, j); rec.State != JobDone {
+		t.Fatalf("job %s (exit %d): %s\n%s", rec.State, rec.ExitCode, rec.Err, out)
+	}
+}

@@ -64,12 +64,9 @@ func New(ctx context.Context, cfg Config) (*Peer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dvm: %w", err)
 	}
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("dvm: data dir: %w", err)
-	}
 	// Before the host: a second peer on the same data dir would otherwise
 	// fail on a busy port, or worse, take over the first one's sockets.
-	lock, err := lockDataDir(cfg.DataDir)
+	lock, err := openDataDir(&cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -101,11 +98,7 @@ func NewWithHost(cfg Config, h host.Host) (*Peer, error) {
 		h.Close()
 		return nil, err
 	}
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		h.Close()
-		return nil, fmt.Errorf("dvm: data dir: %w", err)
-	}
-	lock, err := lockDataDir(cfg.DataDir)
+	lock, err := openDataDir(&cfg)
 	if err != nil {
 		h.Close()
 		return nil, err
@@ -295,6 +288,21 @@ func (p *Peer) goFunc(f func()) {
 		defer p.wg.Done()
 		f()
 	}()
+}
+
+// openDataDir makes cfg.DataDir absolute, creates it and takes its lock.
+// Absolute because processes are started in their own working dirs and
+// cached program paths must still name the right files.
+func openDataDir(cfg *Config) (*os.File, error) {
+	abs, err := filepath.Abs(cfg.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("dvm: data dir: %w", err)
+	}
+	cfg.DataDir = abs
+	if err := os.MkdirAll(abs, 0o700); err != nil {
+		return nil, fmt.Errorf("dvm: data dir: %w", err)
+	}
+	return lockDataDir(abs)
 }
 
 // lockDataDir takes the data dir's lock file, which the kernel releases
