@@ -127,6 +127,24 @@ func phaseWindow(logs []rankLog, phase string) (from, to time.Duration) {
 	return from, to
 }
 
+// commonWindow is when every rank was in a phase: from the last rank's
+// start to the first rank's end. The traffic counters are per peer, not
+// per phase, so only inside it do they count this phase's messages alone:
+// ranks that moved on early already send the next phase's messages, and
+// stragglers still send the last one's. Empty (to <= from) if the ranks'
+// spans never overlapped.
+func commonWindow(logs []rankLog, phase string) (from, to time.Duration) {
+	from, to = 0, time.Duration(math.MaxInt64)
+	for _, l := range logs {
+		for _, s := range l.Spans {
+			if s.Phase == phase {
+				from, to = max(from, s.Start), min(to, s.End)
+			}
+		}
+	}
+	return from, to
+}
+
 // pair is a sender and a receiver rank.
 type pair struct{ Src, Dst int }
 
@@ -223,6 +241,26 @@ func delta(ts []trafficSample, from, to time.Duration) trafficSample {
 		return ts[min(i, len(ts)-1)]
 	}
 	a, b := near(from), near(to)
+	return trafficSample{At: b.At - a.At, Local: b.Local - a.Local, Shortcut: b.Shortcut - a.Shortcut,
+		Routed: b.Routed - a.Routed, Hops: b.Hops - a.Hops}
+}
+
+// within is how the counters grew between the first sample at or after
+// from and the last one at or before to: never a sample outside the
+// window. Zero if the window holds fewer than two samples.
+func within(ts []trafficSample, from, to time.Duration) trafficSample {
+	i := slices.IndexFunc(ts, func(s trafficSample) bool { return s.At >= from })
+	j := -1
+	for k := len(ts) - 1; k >= 0; k-- {
+		if ts[k].At <= to {
+			j = k
+			break
+		}
+	}
+	if i < 0 || j <= i {
+		return trafficSample{}
+	}
+	a, b := ts[i], ts[j]
 	return trafficSample{At: b.At - a.At, Local: b.Local - a.Local, Shortcut: b.Shortcut - a.Shortcut,
 		Routed: b.Routed - a.Routed, Hops: b.Hops - a.Hops}
 }

@@ -118,3 +118,25 @@ func TestBinMedians(t *testing.T) {
 		t.Fatalf("bins %v %v", bx, by)
 	}
 }
+
+func TestCommonWindowAndWithin(t *testing.T) {
+	logs := []rankLog{
+		{Spans: []span{{"barrier", 1 * time.Second, 7 * time.Second}, {"sparse", 7 * time.Second, 13 * time.Second}}},
+		{Spans: []span{{"barrier", 1200 * time.Millisecond, 7500 * time.Millisecond}}},
+	}
+	if from, to := commonWindow(logs, "barrier"); from != 1200*time.Millisecond || to != 7*time.Second {
+		t.Fatalf("common window of barrier %v..%v, want 1.2s..7s", from, to)
+	}
+	ts := []trafficSample{
+		{At: 4 * time.Second, Shortcut: 100},
+		{At: 5 * time.Second, Shortcut: 200},
+		{At: 7 * time.Second, Shortcut: 300},
+		{At: 7050 * time.Millisecond, Shortcut: 300, Routed: 50}, // the next phase, nearest to 7 s but outside
+	}
+	if d := within(ts, 4200*time.Millisecond, 7*time.Second); d.Shortcut != 100 || d.Routed != 0 {
+		t.Fatalf("within %+v, want only the samples at 5 s and 7 s", d)
+	}
+	if d := within(ts, 6*time.Second, 6500*time.Millisecond); d != (trafficSample{}) {
+		t.Fatalf("a window without two samples gave %+v", d)
+	}
+}

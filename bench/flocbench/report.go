@@ -16,8 +16,8 @@ import (
 //
 // "After warm-up" means received at least cfg.Warmup after the receiving
 // rank started the phase; hop counts after warm-up come from the traffic
-// counters between the phase's first start plus the warm-up and its last
-// end.
+// counters sampled while every rank was in the phase (commonWindow), from
+// the last rank's start plus the warm-up to the first rank's end.
 //
 // The reference for a chatty pair's message is the configured link
 // latency between the two hosts plus overhead, the one-way time of a
@@ -121,7 +121,8 @@ func phaseRows(cfg config, r *runResult, ph string, overhead time.Duration, out 
 	if n := all.Local + all.Shortcut + all.Routed; n > 0 {
 		out.put(row, "hops_per_msg", f3(float64(all.Hops)/float64(n)))
 	}
-	after := delta(r.Traffic, from+cfg.Warmup, to)
+	cfrom, cto := commonWindow(r.Logs, ph)
+	after := within(r.Traffic, cfrom+cfg.Warmup, cto)
 	out.put(row, "after_routed", after.Routed)
 	out.put(row, "after_shortcut", after.Shortcut)
 	out.put(row, "after_local", after.Local)

@@ -93,7 +93,8 @@ func (p *report) flocSection() {
 	warm := fm("warmup_s")
 	p.f("### Floc on, after a warm-up of %s s in each phase\n\n", warm)
 	p.f("Chatty pairs are those whose rate over the phase reaches Floc's threshold. \"At most one hop\" is (shortcut + local) /\n")
-	p.f("all messages leaving hosts between the phase's first start + %s s and its last end (a routed message whose owner is\n", warm)
+	p.f("all messages leaving hosts while every rank is in the phase, from the last rank's start + %s s to the first rank's\n", warm)
+	p.f("end: the counters are per peer, so outside that window they also count neighbouring phases' messages (a routed message whose owner is\n")
 	p.f("one of the two hosts also takes one hop, but counts as routed here). The reference, a direct connection, is the\n")
 	p.f("configured one-way latency between the two hosts plus what a direct connection between two ranks costs on this\n")
 	if d := r.first("floc-direct", "lat_med_ms"); d != "" {
