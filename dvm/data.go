@@ -2,6 +2,7 @@ package dvm
 
 import (
 	"context"
+	"crypto/hmac"
 	"errors"
 	"fmt"
 	"net"
@@ -50,12 +51,19 @@ func (o *outbound) forward(host peer.ID, m *wire.Msg) error {
 	if err != nil {
 		return err
 	}
-	if err := st.write(m); err != nil {
+	if err := st.write(m); errors.Is(err, errNoMsgKey) {
+		return err // nothing was written: the stream is fine
+	} else if err != nil {
 		o.fail(host, st)
 		return fmt.Errorf("%w: data stream to %s: %v", wire.ErrUnavailable, shortID(host), err)
 	}
 	return nil
 }
+
+// errNoMsgKey: no rank of the message's run is hosted here any more, so
+// this peer cannot vouch for it on a stream; it is routed instead, which
+// fails the same way if the key has expired.
+var errNoMsgKey = errors.New("dvm: no message key for the run")
 
 // maxUnacked bounds the bytes written to one host and not yet
 // acknowledged; a sender past it waits for acks.
@@ -72,6 +80,8 @@ const ackEvery = 64
 type outStream struct {
 	wmu     sync.Mutex
 	hb      []byte
+	authed  map[string]bool // runs whose token went out on s; under wmu
+	token   func(run string) ([32]byte, bool)
 	mu      sync.Mutex
 	space   *sync.Cond
 	s       network.Stream
@@ -88,7 +98,13 @@ func (o *outbound) stream(host peer.ID) (*outStream, error) {
 		o.mu.Unlock()
 		return st, nil
 	}
-	st = &outStream{}
+	st = &outStream{authed: map[string]bool{}, token: func(run string) ([32]byte, bool) {
+		key := o.p.keys.get(run)
+		if key == nil {
+			return [32]byte{}, false
+		}
+		return streamToken(key, run, o.p.h.ID(), host), true
+	}}
 	st.space = sync.NewCond(&st.mu)
 	o.streams[host] = st
 	st.wmu.Lock() // writers wait on it until the stream is open
@@ -115,6 +131,17 @@ func (o *outbound) stream(host peer.ID) (*outStream, error) {
 func (st *outStream) write(m *wire.Msg) error {
 	st.wmu.Lock()
 	defer st.wmu.Unlock()
+	// A run's first message on the stream follows the run's token, in the
+	// same write when the message is small.
+	st.hb = st.hb[:0]
+	auth := !st.authed[m.Job]
+	if auth {
+		tok, ok := st.token(m.Job)
+		if !ok {
+			return errNoMsgKey
+		}
+		st.hb = wire.AppendDataAuth(st.hb, wire.DataAuth{Job: m.Job, Token: tok})
+	}
 	// Recorded before it is written, so that an ack can never get ahead
 	// of the record, and in write order, since wmu is held.
 	st.mu.Lock()
@@ -134,13 +161,16 @@ func (st *outStream) write(m *wire.Msg) error {
 
 	var err error
 	if len(m.Payload) < smallCopy {
-		st.hb = m.AppendFrame(st.hb[:0], wire.TypeData)
+		st.hb = m.AppendFrame(st.hb, wire.TypeData)
 		_, err = s.Write(st.hb)
 	} else {
-		st.hb = m.AppendHeader(st.hb[:0], wire.TypeData)
+		st.hb = m.AppendHeader(st.hb, wire.TypeData)
 		if _, err = s.Write(st.hb); err == nil {
 			_, err = s.Write(m.Payload)
 		}
+	}
+	if err == nil && auth {
+		st.authed[m.Job] = true
 	}
 	if err != nil {
 		// The caller routes m itself. If fail already took it along with
@@ -278,6 +308,7 @@ func (p *Peer) serveData(s network.Stream) {
 	fr := wire.NewReader(s, peal.MaxFrame)
 	var n, acked uint64
 	var ab []byte
+	authed := map[string]bool{} // runs whose token the sender showed
 	for {
 		typ, body, err := fr.Next()
 		if err != nil {
@@ -287,6 +318,13 @@ func (p *Peer) serveData(s network.Stream) {
 			_ = s.Reset()
 			return
 		}
+		if typ == wire.TypeDataAuth {
+			if !p.checkDataAuth(from, body, authed) {
+				_ = s.Reset()
+				return
+			}
+			continue // not a message: acks count messages only
+		}
 		if typ != wire.TypeData {
 			p.log.Warn("data stream: unexpected frame", "peer", shortID(from), "type", typ)
 			_ = s.Reset()
@@ -295,6 +333,13 @@ func (p *Peer) serveData(s network.Stream) {
 		m, err := wire.DecodeMsg(body)
 		if err != nil {
 			p.log.Warn("data stream: bad message", "peer", shortID(from), "err", err)
+			_ = s.Reset()
+			return
+		}
+		// A run hosted here takes messages only after its token. A run
+		// not hosted here has nobody to deliver to: accept drops it.
+		if !authed[m.Job] && p.keys.get(m.Job) != nil {
+			p.log.Warn("data stream: message without the run's token", "peer", shortID(from), "job", m.Job)
 			_ = s.Reset()
 			return
 		}
@@ -309,6 +354,28 @@ func (p *Peer) serveData(s network.Stream) {
 			acked = n
 		}
 	}
+}
+
+// checkDataAuth checks a run's token on a data stream from a peer and
+// records the run in authed. A token for a run with no rank here is
+// ignored (its messages are dropped anyway); a wrong one ends the stream.
+func (p *Peer) checkDataAuth(from peer.ID, body []byte, authed map[string]bool) bool {
+	a, err := wire.DecodeDataAuth(body)
+	if err != nil {
+		p.log.Warn("data stream: bad token frame", "peer", shortID(from), "err", err)
+		return false
+	}
+	key := p.keys.get(a.Job)
+	if key == nil {
+		return true
+	}
+	want := streamToken(key, a.Job, from, p.h.ID())
+	if !hmac.Equal(want[:], a.Token[:]) {
+		p.log.Warn("data stream: wrong token", "peer", shortID(from), "job", a.Job)
+		return false
+	}
+	authed[a.Job] = true
+	return true
 }
 
 // inbound hands messages that arrived for ranks hosted here to their

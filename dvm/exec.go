@@ -112,12 +112,20 @@ func (p *Peer) startProc(ctx context.Context, req *spawnReq, bin string) (*start
 	if ln != nil {
 		defer ln.Close() // the child holds its own copy
 	}
+	// The key first: a message may reach the rank as soon as it is added.
+	p.keys.set(req.Job, req.MsgKey)
 	if !p.procs.add(pr) {
 		return &startReply{}, nil // a retried start: it already runs here
 	}
+	unstart := func() {
+		p.procs.remove(pr)
+		if !p.procs.jobHasProcs(req.Job) {
+			p.keys.release(req.Job, time.Now())
+		}
+	}
 	sink, err := p.openOutput(ctx, req.Submitter, req.Job, req.Rank)
 	if err != nil {
-		p.procs.remove(pr)
+		unstart()
 		return nil, err
 	}
 	pr.sink = sink
@@ -148,7 +156,7 @@ func (p *Peer) startProc(ctx context.Context, req *spawnReq, bin string) (*start
 	}
 	cmd, stdout, stderr, err := startRetrying(newCmd)
 	if err != nil {
-		p.procs.remove(pr)
+		unstart()
 		_ = sink.exit(wire.Exit{Code: 127, Err: err.Error()})
 		sink.close()
 		return nil, fmt.Errorf("%w: start %s: %v", wire.ErrInternal, req.Program, err)
@@ -233,6 +241,7 @@ func (p *Peer) runProc(pr *proc, sink outputSink, stdout, stderr io.Reader, wdir
 	if !p.procs.jobHasProcs(pr.job) {
 		_ = os.Remove(filepath.Dir(wdir))
 		p.out.dropJob(pr.job)
+		p.keys.release(pr.job, time.Now())
 	}
 	p.log.Debug("rank ended", "job", pr.job, "rank", pr.rank, "code", ex.Code)
 }

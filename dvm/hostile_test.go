@@ -4,12 +4,14 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/protocol"
 
+	"github.com/p2pdvm/p2pdvm/internal/testutil"
 	"github.com/p2pdvm/p2pdvm/internal/wire"
 )
 
@@ -79,4 +81,96 @@ func TestHostilePeer(t *testing.T) {
 	if out, rec := collect(t, j); rec.State != JobDone {
 		t.Fatalf("job after hostile traffic: %s\n%s", rec.State, out)
 	}
+}
+
+// A peer of the DVM that is not part of a job cannot write into its
+// ranks' message streams: routed messages need the job's MAC, and data
+// streams the run's token. The same frames with the right token go
+// through, so the refusals are the key's doing.
+func TestForgedMessagesRefused(t *testing.T) {
+	prog := buildProg(t, "./testdata/alltoall")
+	peers := mockCluster(t, 4)
+	sub, evil := peers[0], peers[3]
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	// Long enough to outlast the test; killed at the end.
+	j, err := sub.Submit(ctx, Spec{Program: prog, N: 2, Args: []string{"100000000"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = sub.Kill(j.ID(), "test over", 1) }()
+	var host *Peer
+	testutil.Eventually(t, 20*time.Second, "rank 1 running", func() bool {
+		for _, r := range j.record().Ranks {
+			if r.Rank == 1 && r.State == RankRunning {
+				for _, p := range peers {
+					if p.ID() == r.Host {
+						host = p
+					}
+				}
+			}
+		}
+		return host != nil
+	})
+	if host == evil {
+		t.Skip("placement put rank 1 on the peer meant to be outside the job")
+	}
+	run := j.ID()
+	m := wire.Msg{Job: run, Src: 0, Dst: 1, Seq: 1 << 40, Payload: []byte("forged")}
+	body := m.AppendFrame(nil, wire.TypeData)[wire.HeaderLen:]
+	for name, mac := range map[string][]byte{"no MAC": nil, "a random MAC": junkBytes(32)} {
+		err := evil.call(ctx, host.ID(), "rank.deliver", routeReq{Msg: body, MAC: mac}, nil)
+		if !errors.Is(err, wire.ErrDenied) {
+			t.Errorf("rank.deliver with %s: %v, want denied", name, err)
+		}
+	}
+	owner, err := evil.ownerOf(ctx, RankKey(run, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := evil.call(ctx, owner, "rank.route", routeReq{Msg: body, MAC: junkBytes(32)}, nil); !errors.Is(err, wire.ErrDenied) {
+		t.Errorf("rank.route through the owner with a random MAC: %v, want denied", err)
+	}
+
+	// stream writes frames on a fresh data stream and reports whether the
+	// host acknowledged a message (true) or reset the stream (false).
+	stream := func(frames ...[]byte) bool {
+		s, err := evil.h.NewStream(ctx, host.ID(), protoData)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Reset()
+		for _, f := range frames {
+			if _, err := s.Write(f); err != nil {
+				return false
+			}
+		}
+		_ = s.SetReadDeadline(time.Now().Add(10 * time.Second))
+		typ, _, err := wire.NewReader(s, 64).Next()
+		if err != nil && strings.Contains(err.Error(), "deadline") {
+			t.Fatal("the host neither acknowledged nor reset the stream")
+		}
+		return err == nil && typ == wire.TypeDataAck
+	}
+	data := m.AppendFrame(nil, wire.TypeData)
+	var wrong [32]byte
+	copy(wrong[:], junkBytes(32))
+	if stream(data) {
+		t.Error("a message without a token was acknowledged")
+	}
+	if stream(wire.AppendDataAuth(nil, wire.DataAuth{Job: run, Token: wrong}), data) {
+		t.Error("a message after a wrong token was acknowledged")
+	}
+	// A token for evil's own ID made with the job's key: what a host of the
+	// job would send. Only its key makes the difference.
+	good := streamToken(host.keys.get(run), run, evil.ID(), host.ID())
+	if !stream(wire.AppendDataAuth(nil, wire.DataAuth{Job: run, Token: good}), data) {
+		t.Error("a message after the right token was not acknowledged")
+	}
+}
+
+func junkBytes(n int) []byte {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return b
 }

@@ -48,6 +48,7 @@ func (p *Peer) runLocUpkeep() {
 		case <-p.locs.wake:
 		}
 		p.locs.expire(time.Now())
+		p.keys.sweep(time.Now())
 		p.handOffLocs(false)
 		p.verifyOwnership()
 		p.registerRanks()

@@ -44,6 +44,9 @@ type spawnReq struct {
 	// welcome; never into the job record.
 	Cert []byte `json:"cert,omitempty"`
 	Key  []byte `json:"key,omitempty"`
+	// MsgKey authenticates the job's messages between hosts (msgauth.go);
+	// like Cert and Key it stays on the control plane.
+	MsgKey []byte `json:"msg_key"`
 	// Env is added to the rank's environment (checked by validateEnv).
 	Env []string `json:"env,omitempty"`
 	// Restore, on a restart, is the checkpoint the rank resumes from.
@@ -74,6 +77,8 @@ func (r *spawnReq) validate() error {
 		return fmt.Errorf("%w: rank %d of %d", wire.ErrBadRequest, r.Rank, r.Size)
 	case len(r.Bin) != 64 || r.BinSize < 0 || r.BinSize > MaxProgramSize:
 		return fmt.Errorf("%w: program reference", wire.ErrBadRequest)
+	case len(r.MsgKey) != msgKeyLen:
+		return fmt.Errorf("%w: message key", wire.ErrBadRequest)
 	case r.Restore != nil && r.Restore.Epoch < 1:
 		return fmt.Errorf("%w: restore epoch %d", wire.ErrBadRequest, r.Restore.Epoch)
 	}

@@ -45,6 +45,7 @@ type Peer struct {
 	rel     releaser      // returns memory after bursts of block traffic
 	out     *outbound     // data plane: streams and location cache
 	in      *inbound      // data plane: reordering per (job, src, dst)
+	keys    *msgKeys      // data plane: message keys of the runs hosted here
 	jobs    *submitTable  // submitter role
 	ctl     *ctlServer    // local control API, if enabled
 	psock   *procListener // where rank processes attach
@@ -149,6 +150,7 @@ func newPeer(cfg Config, h host.Host, lock *os.File) (*Peer, error) {
 		upkeep:  upkeep{renewed: map[storage.ID]time.Time{}},
 		jobs:    newSubmitTable(),
 	}
+	p.keys = newMsgKeys()
 	p.out = newOutbound(p)
 	p.in = newInbound(p)
 	p.rpc = p.handlers()

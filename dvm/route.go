@@ -2,6 +2,7 @@ package dvm
 
 import (
 	"context"
+	"crypto/hmac"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -224,7 +225,12 @@ func (o *outbound) unprotect(hosts []peer.ID) {
 // receive m.
 func (o *outbound) route(ctx context.Context, m *wire.Msg) (routeReply, error) {
 	key := RankKey(m.Job, int(m.Dst))
+	mk := o.p.keys.get(m.Job)
+	if mk == nil {
+		return routeReply{}, fmt.Errorf("dvm: route %s:%d->%d: no message key: no rank of the run is hosted here", m.Job, m.Src, m.Dst)
+	}
 	body := m.AppendFrame(nil, wire.TypeData)[wire.HeaderLen:]
+	req := routeReq{Msg: body, MAC: msgMAC(mk, body)}
 	deadline := time.Now().Add(o.p.cfg.RouteTimeout)
 	backoff := 5 * time.Millisecond
 	for {
@@ -232,7 +238,7 @@ func (o *outbound) route(ctx context.Context, m *wire.Msg) (routeReply, error) {
 		var rep routeReply
 		if err == nil {
 			cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-			err = o.p.call(cctx, owner, "rank.route", routeReq{Msg: body}, &rep)
+			err = o.p.call(cctx, owner, "rank.route", req, &rep)
 			cancel()
 		}
 		if err == nil {
@@ -269,6 +275,7 @@ func (o *outbound) route(ctx context.Context, m *wire.Msg) (routeReply, error) {
 
 type routeReq struct {
 	Msg []byte `json:"msg"` // a wire.Msg body
+	MAC []byte `json:"mac"` // msgMAC of Msg under the job's message key
 }
 
 // decodeRouted reads a routeReq and the message in it, from a peer.
@@ -301,7 +308,7 @@ func (p *Peer) handleRoute(ctx context.Context, _ peer.ID, body json.RawMessage)
 	rep := routeReply{Location: loc, Moved: moved}
 	rep.Ticket = nil // the sender has no use for it
 	if loc.Host == p.h.ID() {
-		if err := p.deliverHere(&m); err != nil {
+		if err := p.deliverRouted(req, &m); err != nil {
 			return nil, err
 		}
 	} else {
@@ -320,11 +327,25 @@ func (p *Peer) handleRoute(ctx context.Context, _ peer.ID, body json.RawMessage)
 // handleDeliver is the host's side of a routed message: it answers once
 // the rank's process has the message (or is gone for good).
 func (p *Peer) handleDeliver(_ context.Context, _ peer.ID, body json.RawMessage) (any, error) {
-	_, m, err := decodeRouted(body)
+	req, m, err := decodeRouted(body)
 	if err != nil {
 		return nil, err
 	}
-	return nil, p.deliverHere(&m)
+	return nil, p.deliverRouted(req, &m)
+}
+
+// deliverRouted delivers a routed message once its MAC shows that a host
+// of the job sent it.
+func (p *Peer) deliverRouted(req routeReq, m *wire.Msg) error {
+	key := p.keys.get(m.Job)
+	if key == nil {
+		return fmt.Errorf("%w: rank %s:%d is not running here", wire.ErrGone, m.Job, m.Dst)
+	}
+	if !hmac.Equal(msgMAC(key, req.Msg), req.MAC) {
+		p.log.Warn("routed message with a bad MAC", "job", m.Job, "rank", m.Dst)
+		return fmt.Errorf("%w: message for %s:%d is not from a host of the job", wire.ErrDenied, m.Job, m.Dst)
+	}
+	return p.deliverHere(m)
 }
 
 func (p *Peer) deliverHere(m *wire.Msg) error {

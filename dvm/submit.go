@@ -111,6 +111,10 @@ func (p *Peer) startJob(ctx context.Context, rec JobRecord, env []string, maxRes
 	if j.cert, j.key, err = peal.GenerateJobCredentials(rec.ID); err != nil {
 		return nil, fmt.Errorf("job credentials: %w", err)
 	}
+	j.msgKey = make([]byte, msgKeyLen)
+	if _, err := rand.Read(j.msgKey); err != nil {
+		return nil, fmt.Errorf("job message key: %w", err)
+	}
 	p.jobs.add(j)
 	p.goFunc(func() { p.pinWhileRunning(j, bin) })
 	p.publishRecord(ctx, j.nextRevision())
@@ -141,6 +145,7 @@ type Job struct {
 	logDir  string
 	cert    []byte // shared TLS credentials of the job's ranks
 	key     []byte
+	msgKey  []byte // authenticates messages between the job's hosts
 	env     []string
 	rev     uint64 // revision of the last published record, under mu
 	bin     string // the program's hash and size, for spawns and restarts
@@ -240,7 +245,7 @@ func (j *Job) spawn(run, rank int, from *restoreRef) error {
 	req := spawnReq{
 		Job: rid, Rank: rank, Size: rec.N, Submitter: j.p.h.ID(),
 		Bin: j.bin, BinSize: j.binSize, Program: rec.Program, Args: rec.Args,
-		Cert: j.cert, Key: j.key, Env: j.env, Restore: from,
+		Cert: j.cert, Key: j.key, MsgKey: j.msgKey, Env: j.env, Restore: from,
 		Host: pickHost(j.p.livePeers(), rid, rank),
 	}
 	key := RankKey(rid, rank)

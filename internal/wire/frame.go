@@ -18,6 +18,7 @@ const (
 	TypeData      byte = 6  // peer -> peer data stream: Msg
 	TypeLocate    byte = 7  // daemon -> process: JSON Locate, where a destination rank listens
 	TypeDataAck   byte = 15 // peer -> peer, back on a data stream: frames delivered so far (8 bytes)
+	TypeDataAuth  byte = 16 // peer -> peer data stream: run id and token (DataAuth), before the run's first message
 	TypeDirect    byte = 8  // process -> process: JSON DirectHello, first frame of a direct connection
 	TypeCkpt      byte = 9  // daemon -> process: JSON Ckpt, a checkpoint request
 	TypeCkptCount byte = 13 // process -> daemon, and host -> submitter on the output stream: JSON CkptCount
@@ -132,6 +133,37 @@ func DecodeAck(body []byte) (uint64, error) {
 		return 0, fmt.Errorf("%w: ack of %d bytes", ErrMalformed, len(body))
 	}
 	return binary.LittleEndian.Uint64(body), nil
+}
+
+// DataAuth is a sender's proof, once per run on a data stream, that it
+// holds the run's message key: Token is an HMAC under that key over the
+// run id and both ends' peer IDs (computed in dvm).
+type DataAuth struct {
+	Job   string
+	Token [32]byte
+}
+
+// AppendDataAuth appends a as a complete TypeDataAuth frame.
+func AppendDataAuth(b []byte, a DataAuth) []byte {
+	b = AppendFrameHeader(b, TypeDataAuth, 1+len(a.Job)+len(a.Token))
+	b = append(b, byte(len(a.Job)))
+	b = append(b, a.Job...)
+	return append(b, a.Token[:]...)
+}
+
+// DecodeDataAuth decodes a TypeDataAuth body.
+func DecodeDataAuth(body []byte) (DataAuth, error) {
+	var a DataAuth
+	if len(body) < 1 {
+		return a, fmt.Errorf("%w: empty data auth", ErrMalformed)
+	}
+	n := int(body[0])
+	if n == 0 || n > MaxJobIDLen || len(body) != 1+n+len(a.Token) {
+		return a, fmt.Errorf("%w: data auth of %d bytes, job id %d", ErrMalformed, len(body), n)
+	}
+	a.Job = string(body[1 : 1+n])
+	copy(a.Token[:], body[1+n:])
+	return a, nil
 }
 
 // Rest returns a reader of the bytes after the last frame, for protocols

@@ -152,3 +152,42 @@ func FuzzDecodeJSON(f *testing.F) {
 		}
 	})
 }
+
+func TestDataAuthRoundTrip(t *testing.T) {
+	a := DataAuth{Job: "0123456789ab.1"}
+	for i := range a.Token {
+		a.Token[i] = byte(i)
+	}
+	f := AppendDataAuth(nil, a)
+	fr := NewReader(bytes.NewReader(f), 1024)
+	typ, body, err := fr.Next()
+	if err != nil || typ != TypeDataAuth {
+		t.Fatalf("frame %d, %v", typ, err)
+	}
+	got, err := DecodeDataAuth(body)
+	if err != nil || got != a {
+		t.Fatalf("DecodeDataAuth = %+v, %v", got, err)
+	}
+	for _, bad := range [][]byte{nil, {0}, body[:len(body)-1], append(body[:len(body):len(body)], 0)} {
+		if _, err := DecodeDataAuth(bad); !errors.Is(err, ErrMalformed) {
+			t.Errorf("DecodeDataAuth(%x) = %v, want malformed", bad, err)
+		}
+	}
+}
+
+func FuzzDecodeDataAuth(f *testing.F) {
+	f.Add(AppendDataAuth(nil, DataAuth{Job: "job"})[HeaderLen:])
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, in []byte) {
+		a, err := DecodeDataAuth(in)
+		if err != nil {
+			if !errors.Is(err, ErrMalformed) {
+				t.Fatalf("error not marked malformed: %v", err)
+			}
+			return
+		}
+		if out := AppendDataAuth(nil, a)[HeaderLen:]; !bytes.Equal(out, in) {
+			t.Fatalf("re-encode differs")
+		}
+	})
+}
