@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/p2pdvm/p2pdvm/bench/internal/stats"
 )
 
 // The pure half of the benchmark: reading what the ranks wrote, and the
@@ -94,24 +96,6 @@ func parseRankLog(rd io.Reader, dst int) (rankLog, error) {
 	}
 	return l, nil
 }
-
-// percentile is the q-quantile (0..1) of xs by linear interpolation
-// between closest ranks; NaN for no samples. xs is not changed.
-func percentile(xs []float64, q float64) float64 {
-	if len(xs) == 0 {
-		return math.NaN()
-	}
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	pos := q * float64(len(s)-1)
-	i := int(math.Floor(pos))
-	if i >= len(s)-1 {
-		return s[len(s)-1]
-	}
-	return s[i] + (pos-float64(i))*(s[i+1]-s[i])
-}
-
-func median(xs []float64) float64 { return percentile(xs, 0.5) }
 
 // phaseWindow is when a phase ran over all ranks: from the first rank's
 // start to the last rank's end.
@@ -279,7 +263,7 @@ func binMedians(xs []time.Duration, ys []float64, w time.Duration) (bx []float64
 	slices.Sort(keys)
 	for _, k := range keys {
 		bx = append(bx, (time.Duration(k)*w + w/2).Seconds())
-		by = append(by, median(bins[k]))
+		by = append(by, stats.Median(bins[k]))
 	}
 	return bx, by
 }

@@ -7,33 +7,6 @@ import (
 	"time"
 )
 
-func TestPercentile(t *testing.T) {
-	for _, tc := range []struct {
-		xs   []float64
-		q    float64
-		want float64
-	}{
-		{[]float64{3, 1, 2}, 0.5, 2},
-		{[]float64{4, 1, 3, 2}, 0.5, 2.5},
-		{[]float64{1, 2, 3, 4, 5}, 0, 1},
-		{[]float64{1, 2, 3, 4, 5}, 1, 5},
-		{[]float64{1, 2, 3, 4, 5}, 0.95, 4.8},
-		{[]float64{7}, 0.95, 7},
-	} {
-		if got := percentile(tc.xs, tc.q); math.Abs(got-tc.want) > 1e-9 {
-			t.Errorf("percentile(%v, %v) = %v, want %v", tc.xs, tc.q, got, tc.want)
-		}
-	}
-	if !math.IsNaN(median(nil)) {
-		t.Error("median of nothing is not NaN")
-	}
-	xs := []float64{3, 1, 2}
-	percentile(xs, 0.5)
-	if xs[0] != 3 {
-		t.Error("percentile sorted its input")
-	}
-}
-
 const sampleLog = "T\t1000\n" +
 	"P\tring\t0\t5000000000\n" +
 	"P\tbcast\t5000000000\t9000000000\n" +

@@ -23,6 +23,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/p2pdvm/p2pdvm/bench/internal/stats"
 )
 
 type config struct {
@@ -120,10 +122,10 @@ func run(ctx context.Context, cfg config, out *results) error {
 			}
 		}
 		if len(lat) > 0 {
-			overhead = time.Duration(median(lat) * float64(time.Millisecond))
+			overhead = time.Duration(stats.Median(lat) * float64(time.Millisecond))
 			out.put("floc-direct", "msgs", len(lat))
-			out.put("floc-direct", "lat_med_ms", f3(median(lat)))
-			out.put("floc-direct", "lat_p95_ms", f3(percentile(lat, 0.95)))
+			out.put("floc-direct", "lat_med_ms", f3(stats.Median(lat)))
+			out.put("floc-direct", "lat_p95_ms", f3(stats.Interpolated(lat, 0.95)))
 			out.put("floc-direct", "placement", placement(r))
 		}
 	}

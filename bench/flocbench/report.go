@@ -5,6 +5,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/p2pdvm/p2pdvm/bench/internal/stats"
 	"github.com/p2pdvm/p2pdvm/floc"
 )
 
@@ -115,8 +116,8 @@ func phaseRows(cfg config, r *runResult, ph string, overhead time.Duration, out 
 	from, to := phaseWindow(r.Logs, ph)
 	out.put(row, "msgs", len(lat))
 	out.put(row, "dur_s", f3((to - from).Seconds()))
-	out.put(row, "lat_med_ms", f3(median(lat)))
-	out.put(row, "lat_p95_ms", f3(percentile(lat, 0.95)))
+	out.put(row, "lat_med_ms", f3(stats.Median(lat)))
+	out.put(row, "lat_p95_ms", f3(stats.Interpolated(lat, 0.95)))
 	all := delta(r.Traffic, from, to)
 	if n := all.Local + all.Shortcut + all.Routed; n > 0 {
 		out.put(row, "hops_per_msg", f3(float64(all.Hops)/float64(n)))
@@ -160,10 +161,10 @@ func phaseRows(cfg config, r *runResult, ph string, overhead time.Duration, out 
 				within++
 			}
 		}
-		out.put(row, "chatty_lat_med_ms", f3(median(clat)))
-		out.put(row, "chatty_link_med_ms", f3(median(clink)))
-		out.put(row, "chatty_ratio_med", f4(median(ratios)))
-		out.put(row, "chatty_ratio_p95", f4(percentile(ratios, 0.95)))
+		out.put(row, "chatty_lat_med_ms", f3(stats.Median(clat)))
+		out.put(row, "chatty_link_med_ms", f3(stats.Median(clink)))
+		out.put(row, "chatty_ratio_med", f4(stats.Median(ratios)))
+		out.put(row, "chatty_ratio_p95", f4(stats.Interpolated(ratios, 0.95)))
 		out.put(row, "chatty_within10", f4(float64(within)/float64(len(ratios))))
 	}
 	if ph == "sparse" {
@@ -178,9 +179,9 @@ func phaseRows(cfg config, r *runResult, ph string, overhead time.Duration, out 
 		}
 		out.put(row, "fresh_msgs", len(flat))
 		if len(flat) > 0 {
-			out.put(row, "fresh_lat_med_ms", f3(median(flat)))
-			out.put(row, "fresh_path_ratio_med", f4(median(fratio)))
-			out.put(row, "fresh_excess_med_ms", f3(median(fexcess)))
+			out.put(row, "fresh_lat_med_ms", f3(stats.Median(flat)))
+			out.put(row, "fresh_path_ratio_med", f4(stats.Median(fratio)))
+			out.put(row, "fresh_excess_med_ms", f3(stats.Median(fexcess)))
 		}
 	}
 }

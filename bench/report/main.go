@@ -33,9 +33,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/p2pdvm/p2pdvm/bench/internal/stats"
 )
 
 // results holds every sample, by row and metric, in input order.
@@ -86,15 +87,6 @@ type stat struct {
 	why           string // when !ok
 }
 
-func median(xs []float64) float64 {
-	s := append([]float64(nil), xs...)
-	sort.Float64s(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
-
 // summarise summarises row/metric; statusRow holds the reason if it is empty.
 func (r results) summarise(row, metric, statusRow string) stat {
 	xs := r.nums(row, metric)
@@ -105,7 +97,7 @@ func (r results) summarise(row, metric, statusRow string) stat {
 		}
 		return stat{why: why}
 	}
-	st := stat{ok: true, med: median(xs), min: xs[0], max: xs[0], n: len(xs)}
+	st := stat{ok: true, med: stats.Median(xs), min: xs[0], max: xs[0], n: len(xs)}
 	for _, x := range xs {
 		st.min, st.max = min(st.min, x), max(st.max, x)
 	}

@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/p2pdvm/p2pdvm/bench/internal/stats"
 )
 
 // The scale section (#7), from bench/scale.sh's rows (bench/scalebench):
@@ -55,25 +57,13 @@ func (r results) scaleNs() []int {
 	return ns
 }
 
-// quantile is the nearest-rank q-quantile of xs (the samples are counts,
-// so the answer is always one of them); NaN without samples.
-func quantile(xs []float64, q float64) float64 {
-	if len(xs) == 0 {
-		return math.NaN()
-	}
-	s := append([]float64(nil), xs...)
-	sort.Float64s(s)
-	i := int(math.Ceil(q*float64(len(s)))) - 1
-	return s[min(max(i, 0), len(s)-1)]
-}
-
 // medP90 renders "median / p90" of row/metric, or "–".
 func (r results) medP90(row, metric string) string {
 	xs := r.nums(row, metric)
 	if len(xs) == 0 {
 		return "–"
 	}
-	return num(quantile(xs, 0.5)) + " / " + num(quantile(xs, 0.9))
+	return num(stats.NearestRank(xs, 0.5)) + " / " + num(stats.NearestRank(xs, 0.9))
 }
 
 // sumOf renders the sum of two per-peer figures, or "–".
@@ -316,7 +306,7 @@ func legsOf(r results, row string) string {
 	for i := range rs {
 		xs[i] = rs[i] + hs[i]
 	}
-	return num(quantile(xs, 0.5)) + " / " + num(quantile(xs, 0.9))
+	return num(stats.NearestRank(xs, 0.5)) + " / " + num(stats.NearestRank(xs, 0.9))
 }
 
 // growth says how the median requests and rounds grew from the smallest
@@ -331,11 +321,11 @@ func growth(r results, ns []int) string {
 	if len(ra) == 0 || len(rb) == 0 {
 		return "Lookups missing: no growth to describe."
 	}
-	ma, mb := quantile(ra, 0.5), quantile(rb, 0.5)
+	ma, mb := stats.NearestRank(ra, 0.5), stats.NearestRank(rb, 0.5)
 	return fmt.Sprintf("From N=%d to N=%d (%.0f× the peers, log₂N %.1f → %.1f, ×%.2f) the median DHT requests per lookup went %s → %s (×%.2f) and the median rounds %s → %s. "+
 		"kad-dht asks at least its k=20 closest known peers before it stops, so the requests start near k and grow only by the extra peers met on the way; the rounds are the log N part.",
 		ns[0], ns[len(ns)-1], float64(ns[len(ns)-1])/float64(ns[0]), math.Log2(float64(ns[0])), math.Log2(float64(ns[len(ns)-1])),
-		math.Log2(float64(ns[len(ns)-1]))/math.Log2(float64(ns[0])), num(ma), num(mb), mb/ma, num(quantile(da, 0.5)), num(quantile(db, 0.5)))
+		math.Log2(float64(ns[len(ns)-1]))/math.Log2(float64(ns[0])), num(ma), num(mb), mb/ma, num(stats.NearestRank(da, 0.5)), num(stats.NearestRank(db, 0.5)))
 }
 
 func (p *report) scaleTargets(ns []int) []target {

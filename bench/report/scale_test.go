@@ -1,23 +1,9 @@
 package main
 
 import (
-	"math"
 	"strings"
 	"testing"
 )
-
-func TestQuantileNearestRank(t *testing.T) {
-	xs := []float64{3, 1, 2, 4, 5, 6, 7, 8, 9, 10}
-	if got := quantile(xs, 0.5); got != 5 {
-		t.Errorf("median %v", got)
-	}
-	if got := quantile(xs, 0.9); got != 9 {
-		t.Errorf("p90 %v", got)
-	}
-	if !math.IsNaN(quantile(nil, 0.5)) {
-		t.Error("no samples: want NaN")
-	}
-}
 
 func TestMergeScaleSectionKeepsTheStoreSection(t *testing.T) {
 	sec := func(body string) string { return scaleBegin + "\n" + body + "\n" + scaleEnd + "\n" }

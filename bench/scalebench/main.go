@@ -38,6 +38,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/p2pdvm/p2pdvm/bench/internal/stats"
 )
 
 func init() { runtime.MemProfileRate = memProfileRate }
@@ -394,5 +396,5 @@ func pct(rs []lookupResult, q float64, f func(lookupResult) float64) float64 {
 	for i, r := range rs {
 		xs[i] = f(r)
 	}
-	return percentile(xs, q)
+	return stats.NearestRank(xs, q)
 }

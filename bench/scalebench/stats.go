@@ -1,25 +1,5 @@
 package main
 
-import (
-	"math"
-	"sort"
-)
-
-// percentile is the q-quantile (0 ≤ q ≤ 1) of xs by the nearest-rank
-// method: the smallest sample with at least q of the samples at or below
-// it. Nearest rank, not interpolation, because the samples are counts
-// (requests, rounds) and a p90 of 13.4 requests would be no request
-// anyone made. NaN for no samples.
-func percentile(xs []float64, q float64) float64 {
-	if len(xs) == 0 {
-		return math.NaN()
-	}
-	s := append([]float64(nil), xs...)
-	sort.Float64s(s)
-	i := int(math.Ceil(q*float64(len(s)))) - 1
-	return s[min(max(i, 0), len(s)-1)]
-}
-
 // lookupTrace follows one iterative closest-peers query through its
 // routing query events and derives how many requests it sent and how
 // deep the chain of requests went.

@@ -1,29 +1,8 @@
 package main
 
 import (
-	"math"
 	"testing"
 )
-
-func TestPercentileNearestRank(t *testing.T) {
-	xs := []float64{5, 1, 4, 2, 3, 10, 9, 8, 7, 6}
-	for _, c := range []struct {
-		q, want float64
-	}{{0, 1}, {0.1, 1}, {0.5, 5}, {0.9, 9}, {0.91, 10}, {1, 10}} {
-		if got := percentile(xs, c.q); got != c.want {
-			t.Errorf("percentile(q=%v) = %v, want %v", c.q, got, c.want)
-		}
-	}
-	if got := percentile([]float64{7}, 0.9); got != 7 {
-		t.Errorf("one sample: %v", got)
-	}
-	if !math.IsNaN(percentile(nil, 0.5)) {
-		t.Error("no samples: want NaN")
-	}
-	if xs[0] != 5 {
-		t.Error("percentile sorted its input in place")
-	}
-}
 
 func TestLookupTraceDepth(t *testing.T) {
 	tr := newLookupTrace()
