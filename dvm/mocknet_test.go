@@ -298,3 +298,50 @@ func TestRelativeDataDir(t *testing.T) {
 		t.Fatalf("job %s (exit %d): %s\n%s", rec.State, rec.ExitCode, rec.Err, out)
 	}
 }
+
+// status on the submitting peer shows what running ranks have sent so
+// far through their hosts; the hosts tell only the submitter. RankDirect
+// is off: chatty ranks would otherwise connect to each other and leave
+// the hosts' counters behind.
+func TestLiveRankCounts(t *testing.T) {
+	prog := buildProg(t, "./testdata/alltoall")
+	_, peers := mockNet(t, 4, func(c *Config) { c.RankDirect = false })
+	sub := peers[0]
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	j, err := sub.Submit(ctx, Spec{Program: prog, N: 2, Args: []string{"100000000"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = sub.Kill(j.ID(), "test over", 1) }()
+	sent := func(r RankInfo) uint64 { return r.Routed + r.Shortcut }
+	var first JobRecord
+	testutil.Eventually(t, 20*time.Second, "both ranks running and counted", func() bool {
+		rec, err := sub.JobStatus(ctx, j.ID())
+		if err != nil || rec.State.Terminal() {
+			t.Fatalf("status: %v, state %s", err, rec.State)
+		}
+		for _, r := range rec.Ranks {
+			if r.State != RankRunning || sent(r) == 0 {
+				return false
+			}
+		}
+		first = rec
+		return true
+	})
+	testutil.Eventually(t, 20*time.Second, "counts that grow", func() bool {
+		rec, _ := sub.JobStatus(ctx, j.ID())
+		return sent(rec.Ranks[0]) > sent(first.Ranks[0]) && sent(rec.Ranks[1]) > sent(first.Ranks[1])
+	})
+	var other *Peer
+	for _, p := range peers[1:] {
+		if p.ID() != first.Ranks[0].Host {
+			other = p
+			break
+		}
+	}
+	err = other.call(ctx, first.Ranks[0].Host, "proc.stats", procStatsReq{Job: j.ID(), Ranks: []int{0}}, nil)
+	if !errors.Is(err, wire.ErrDenied) {
+		t.Errorf("proc.stats from a peer that did not submit: %v, want denied", err)
+	}
+}

@@ -177,7 +177,11 @@ func (p *Peer) handOffRecords() {
 // owns the job, else the copy at the owner of its key.
 func (p *Peer) JobStatus(ctx context.Context, id string) (JobRecord, error) {
 	if j := p.jobs.get(id); j != nil {
-		return j.record(), nil
+		rec := j.record()
+		if !rec.State.Terminal() {
+			p.liveCounts(ctx, &rec)
+		}
+		return rec, nil
 	}
 	if r, ok := p.records.get(id); ok {
 		return r, nil

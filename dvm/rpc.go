@@ -52,6 +52,7 @@ func (p *Peer) handlers() map[string]handler {
 		"proc.start":   p.handleStart,
 		"proc.kill":    p.handleKill,
 		"proc.ckpt":    p.handleCkpt,
+		"proc.stats":   p.handleProcStats,
 		"peer.ping":    p.handlePing,
 	}
 }

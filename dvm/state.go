@@ -38,8 +38,9 @@ type RankInfo struct {
 	State  RankState `json:"state"`
 	Exit   int       `json:"exit"`
 	Signal string    `json:"signal,omitempty"`
-	// Messages the rank sent through its host by the time it exited:
-	// routed through owners, and by Floc shortcuts.
+	// Messages the rank sent through its host, routed through owners and
+	// by Floc shortcuts: final once it exited; while it runs, what its
+	// host counted when the submitter's status asked.
 	Routed   uint64 `json:"routed,omitempty"`
 	Shortcut uint64 `json:"shortcut,omitempty"`
 }
