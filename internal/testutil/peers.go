@@ -60,11 +60,21 @@ func StartPeers(t *testing.T, bin string, k int, extra ...string) []*Peer {
 // stopped with SIGTERM when the test ends.
 func StartPeer(t *testing.T, bin, dir, boot string, extra ...string) *Peer {
 	t.Helper()
-	args := append([]string{"peer", "--listen", "/ip4/127.0.0.1/tcp/0", "--data", dir}, extra...)
+	return StartPeerOn(t, Host{IP: "127.0.0.1"}, bin, dir, boot, extra...)
+}
+
+// StartPeerOn is StartPeer on host h: in h's network namespace (none for
+// loopback), listening on h's address.
+func StartPeerOn(t *testing.T, h Host, bin, dir, boot string, extra ...string) *Peer {
+	t.Helper()
+	args := append([]string{bin, "peer", "--listen", "/ip4/" + h.IP + "/tcp/0", "--data", dir}, extra...)
 	if boot != "" {
 		args = append(args, "--bootstrap", boot)
 	}
-	p := &Peer{Cmd: exec.Command(bin, args...), Dir: dir, Sock: filepath.Join(dir, "ctl.sock"), bin: bin}
+	if h.NS != "" {
+		args = append(h.Exec(), args...)
+	}
+	p := &Peer{Cmd: exec.Command(args[0], args[1:]...), Dir: dir, Sock: filepath.Join(dir, "ctl.sock"), bin: bin}
 	out, err := p.Cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -216,9 +226,11 @@ type JobView struct {
 	State string `json:"state"`
 	Run   int    `json:"run"`
 	Ranks []struct {
-		Rank  int    `json:"rank"`
-		Host  string `json:"host"`
-		State string `json:"state"`
+		Rank     int    `json:"rank"`
+		Host     string `json:"host"`
+		State    string `json:"state"`
+		Routed   uint64 `json:"routed"`
+		Shortcut uint64 `json:"shortcut"`
 	} `json:"ranks"`
 	Epochs []struct {
 		Epoch int `json:"epoch"`
