@@ -19,6 +19,7 @@
 #   BENCH_REPEAT=5          repetitions of pingpong and startup
 #   BENCH_HEAT_ITERS=20000  heat iterations (N stays 1024 unless BENCH_HEAT_N)
 #   BENCH_HEAT_REPEAT=3     repetitions of heat
+#   BENCH_CKPT_REPEAT=5     repetitions of the 2-rank checkpoint rows (at least heat's)
 #   BENCH_PINGPONG_ITERS=   round trips per size (empty: the programs' defaults)
 #   BENCH_TIMEOUT=900       seconds before one heat run is killed (pingpong:
 #                           BENCH_PINGPONG_TIMEOUT=120, startup: 60)
