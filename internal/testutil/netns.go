@@ -51,7 +51,7 @@ func NetHosts(t *testing.T, n int) []Host {
 		t.Skipf("cannot make a bridge here: %v", err)
 	}
 	if err := run("link", "set", br, "up"); err != nil {
-		t.Fatal(err)
+		t.Skipf("cannot set up a bridge here: %v", err)
 	}
 	for i := range n {
 		h := Host{NS: fmt.Sprintf("p2pdvm-%d-%d", id, i), IP: fmt.Sprintf("%s.%d", subnet, i+1)}
@@ -69,8 +69,11 @@ func NetHosts(t *testing.T, n int) []Host {
 			{"-n", h.NS, "addr", "add", h.IP + "/24", "dev", inner},
 			{"-n", h.NS, "link", "set", inner, "up"},
 		} {
+			// A sandbox may allow namespaces but not veths or bridges:
+			// that is the environment's limit, not a failure of the code
+			// under test, which has not run yet.
 			if err := run(args...); err != nil {
-				t.Fatal(err)
+				t.Skipf("cannot set up network namespaces here: %v", err)
 			}
 		}
 	}
