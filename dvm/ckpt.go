@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -14,11 +13,12 @@ import (
 	"github.com/p2pdvm/p2pdvm/internal/wire"
 )
 
-// The coordinator's side of checkpoints and restarts. The submitter of a
-// job coordinates it: it is the job's owner, the only peer allowed to
-// checkpoint or restart it, and it already follows every rank's output
-// and exit. The rank's side is in peal/ckpt.go, the host's in
-// ckpthost.go, the pure protocol in ckptcore.go.
+// The submitter's side of checkpoints and restarts: it starts each epoch
+// and commits it, restarts the job when a host is lost, and is the only
+// peer allowed to checkpoint or restart it. The epoch's cut is
+// coordinated by the owner of the job's key (ckptcoord.go); the rank's
+// side is in peal/ckpt.go, the host's in ckpthost.go, the pure protocol
+// in ckptcore.go.
 
 // keepEpochs is how many committed epochs a job record lists.
 const keepEpochs = 16
@@ -61,9 +61,10 @@ func (j *Job) Checkpoint(ctx context.Context) (EpochInfo, error) {
 	j.ckWait[epoch] = ch
 	j.core.rec.CkptPending = epoch
 	run := j.core.rec.Run
+	hosts := j.hostsByRankLocked()
 	j.mu.Unlock()
 
-	j.broadcastCkpt(run, wire.Ckpt{Epoch: epoch, Phase: "prepare"})
+	j.p.goFunc(func() { j.coordinate(run, epoch, hosts) })
 	t := time.NewTimer(j.p.cfg.CkptTimeout)
 	defer t.Stop()
 	select {
@@ -106,35 +107,40 @@ func (j *Job) every(interval time.Duration, fn func()) {
 	}
 }
 
-// ckptEvent takes a rank's checkpoint frame from its host.
-func (j *Job) ckptEvent(run, rank int, typ byte, body []byte) {
-	if rank < 0 || rank >= j.n {
+// coordinate has the owner of the job's key coordinate epoch of run
+// (ckptcoord.go) and commits or fails the epoch with its answer.
+func (j *Job) coordinate(run, epoch int, hosts []peer.ID) {
+	ctx, cancel := context.WithTimeout(j.p.ctx, j.p.cfg.CkptTimeout)
+	defer cancel()
+	key := JobKey(j.ID())
+	coord, err := j.p.ownerOf(ctx, key)
+	var info EpochInfo
+	if err == nil {
+		var g *ckptGrant
+		if g, err = j.p.signGrant(runID(j.ID(), run), epoch, coord); err == nil {
+			err = j.p.call(ctx, coord, "ckpt.coord", coordReq{Grant: *g, Hosts: hosts}, &info)
+		}
+	}
+	if err != nil {
+		// A coordinator that left or crashed is not asked again: the
+		// next epoch looks the key's owner up afresh.
+		j.p.forgetOwner(key)
+		j.failEpoch(run, epoch, fmt.Sprintf("coordinator %s: %v", shortID(coord), err))
 		return
 	}
-	var epoch int
-	var step ckptStep
 	j.mu.Lock()
-	if run != j.core.rec.Run {
-		j.mu.Unlock()
-		return
-	}
-	switch typ {
-	case wire.TypeCkptCount:
-		var c wire.CkptCount
-		if wire.DecodeJSON(body, &c) != nil {
-			j.mu.Unlock()
-			return
-		}
-		epoch, step = c.Epoch, j.ck.count(c.Epoch, rank, c.Count)
-	case wire.TypeCkptSaved:
-		var s wire.CkptStored
-		if wire.DecodeJSON(body, &s) != nil {
-			s = wire.CkptStored{Err: "malformed report from the host"}
-		}
-		epoch, step = s.Epoch, j.ck.stored(s.Epoch, rank, s, time.Now())
-	}
+	step := j.ck.adopt(epoch, info)
 	j.mu.Unlock()
 	j.doStep(run, epoch, step)
+}
+
+// hostsByRankLocked is the host of each rank of the current run.
+func (j *Job) hostsByRankLocked() []peer.ID {
+	hosts := make([]peer.ID, j.n)
+	for i, r := range j.core.rec.Ranks {
+		hosts[i] = r.Host
+	}
+	return hosts
 }
 
 func (j *Job) failEpoch(run, epoch int, reason string) {
@@ -147,8 +153,6 @@ func (j *Job) failEpoch(run, epoch int, reason string) {
 // doStep carries out what the coordinator's core asked for.
 func (j *Job) doStep(run, epoch int, step ckptStep) {
 	switch {
-	case step.sendAt > 0:
-		j.broadcastCkpt(run, wire.Ckpt{Epoch: epoch, Phase: "at", At: step.sendAt})
 	case step.commit != nil:
 		// The epoch's state is kept from gc before the record names it;
 		// the epoch before is released only after.
@@ -176,7 +180,12 @@ func (j *Job) doStep(run, epoch int, step ckptStep) {
 			j.unpinEpoch(*prev, step.commit)
 		}
 	case step.abort != "":
-		j.broadcastCkpt(run, wire.Ckpt{Epoch: epoch, Phase: "abort"})
+		// The ranks may wait at their cut for a coordinator that is gone:
+		// the submitter releases them itself.
+		j.mu.Lock()
+		hosts := j.hostsByRankLocked()
+		j.mu.Unlock()
+		j.p.sendCkpt(runID(j.ID(), run), hosts, wire.Ckpt{Epoch: epoch, Phase: "abort"}, nil)
 		j.mu.Lock()
 		if j.core.rec.CkptPending == epoch {
 			j.core.rec.CkptPending = 0
@@ -191,38 +200,10 @@ func (j *Job) doStep(run, epoch int, step ckptStep) {
 }
 
 type ckptReq struct {
-	Job  string    `json:"job"` // run id
-	Rank int       `json:"rank"`
-	Ckpt wire.Ckpt `json:"ckpt"`
-}
-
-// broadcastCkpt sends c to every rank of run through its host. A rank
-// that cannot be told fails the epoch.
-func (j *Job) broadcastCkpt(run int, c wire.Ckpt) {
-	j.mu.Lock()
-	hosts := make([]peer.ID, j.n)
-	for i, r := range j.core.rec.Ranks {
-		hosts[i] = r.Host
-	}
-	j.mu.Unlock()
-	rid := runID(j.ID(), run)
-	var wg sync.WaitGroup
-	for rank, h := range hosts {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			ctx, cancel := context.WithTimeout(j.p.ctx, 10*time.Second)
-			defer cancel()
-			err := errors.New("rank has no host")
-			if h != "" {
-				err = j.p.call(ctx, h, "proc.ckpt", ckptReq{Job: rid, Rank: rank, Ckpt: c}, nil)
-			}
-			if err != nil && c.Phase != "abort" {
-				j.failEpoch(run, c.Epoch, fmt.Sprintf("rank %d: %v", rank, err))
-			}
-		}()
-	}
-	wg.Wait()
+	Job   string     `json:"job"` // run id
+	Rank  int        `json:"rank"`
+	Ckpt  wire.Ckpt  `json:"ckpt"`
+	Grant *ckptGrant `json:"grant,omitempty"` // from a coordinator other than the submitter
 }
 
 // restart replaces run after rank's host was lost: the next run resumes
@@ -264,8 +245,8 @@ func (j *Job) restart(run, rank int, lost peer.ID, hosts []peer.ID) {
 	j.p.goFunc(func() { j.publish() })
 }
 
-// handleCkpt passes a checkpoint request to a rank process hosted here.
-// Only the job's submitter may send one.
+// handleCkpt passes a checkpoint request to a rank process hosted here,
+// from the job's submitter or from the coordinator its grant names.
 func (p *Peer) handleCkpt(_ context.Context, from peer.ID, body json.RawMessage) (any, error) {
 	var req ckptReq
 	if err := decodeBody(body, &req); err != nil {
@@ -280,8 +261,17 @@ func (p *Peer) handleCkpt(_ context.Context, from peer.ID, body json.RawMessage)
 	if pr == nil {
 		return nil, fmt.Errorf("%w: rank %s:%d is not hosted here", wire.ErrNotFound, req.Job, req.Rank)
 	}
-	if pr.submitter != from {
-		return nil, fmt.Errorf("%w: only the owner of job %s may checkpoint it", wire.ErrDenied, req.Job)
+	if from != pr.submitter {
+		g := req.Grant
+		if g == nil || g.Coord != from || g.Run != req.Job || g.Epoch != req.Ckpt.Epoch {
+			return nil, fmt.Errorf("%w: only the owner of job %s, or the coordinator it names, may checkpoint it", wire.ErrDenied, req.Job)
+		}
+		if err := g.verify(pr.submitter); err != nil {
+			return nil, err
+		}
+	}
+	if req.Ckpt.Phase == "prepare" {
+		pr.setCkptCoord(req.Ckpt.Epoch, from)
 	}
 	b, _ := json.Marshal(req.Ckpt)
 	if err := pr.send(wire.TypeCkpt, b); err != nil {

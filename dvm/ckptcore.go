@@ -2,6 +2,7 @@ package dvm
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/p2pdvm/p2pdvm/internal/wire"
@@ -115,6 +116,21 @@ func (c *ckptCore) stored(epoch, rank int, s wire.CkptStored, now time.Time) ckp
 		e.Bytes += st.Bytes
 		e.Stored += st.Stored
 		e.New += st.New
+	}
+	c.committed = append(c.committed, e)
+	c.cur = nil
+	return ckptStep{commit: &e}
+}
+
+// adopt commits epoch as its coordinator, elsewhere, completed it. The
+// epoch must be the one under way and name a state for every rank.
+func (c *ckptCore) adopt(epoch int, e EpochInfo) ckptStep {
+	if c.run(epoch) == nil {
+		return ckptStep{}
+	}
+	have := len(e.CIDs) - len(slices.DeleteFunc(slices.Clone(e.CIDs), func(s string) bool { return s != "" }))
+	if e.Epoch != epoch || len(e.CIDs) != c.n || have != c.n {
+		return c.fail(epoch, fmt.Sprintf("the coordinator answered epoch %d with %d of %d states", e.Epoch, have, c.n))
 	}
 	c.committed = append(c.committed, e)
 	c.cur = nil

@@ -13,15 +13,21 @@ import (
 // stored, commit; and every way an epoch can fail.
 func TestCkptCoreEpochs(t *testing.T) {
 	t0 := time.Unix(1000, 0)
+	// complete is epoch e as a coordinator reports it, the same as the
+	// first case's commit.
+	complete := func(e int) EpochInfo {
+		return EpochInfo{Epoch: e, At: 10, TookMS: 1000, Bytes: 300, Stored: 120, New: 30, CIDs: []string{"a", "b", "c"}}
+	}
 	stored := func(e int, cid string) wire.CkptStored {
 		return wire.CkptStored{Epoch: e, CID: cid, Bytes: 100, Stored: 40, New: 10}
 	}
 	type ev struct {
-		kind  string // count, stored, fail
+		kind  string // count, stored, fail, adopt
 		epoch int
 		rank  int
 		n     uint64
 		s     wire.CkptStored
+		e     EpochInfo // adopt: what the coordinator answered
 		// what the step must be
 		at     uint64
 		commit bool
@@ -63,6 +69,19 @@ func TestCkptCoreEpochs(t *testing.T) {
 			{kind: "count", epoch: 1, rank: 1, n: 1},
 			{kind: "fail", epoch: 1},
 		}, 0},
+		{"the submitter commits what the coordinator completed", []ev{
+			{kind: "adopt", epoch: 1, e: complete(1), commit: true},
+		}, 1},
+		{"an answer that misses a rank's state aborts", []ev{
+			{kind: "adopt", epoch: 1, e: EpochInfo{Epoch: 1, CIDs: []string{"a", "", "c"}}, abort: "2 of 3 states"},
+		}, 0},
+		{"an answer for another epoch aborts", []ev{
+			{kind: "adopt", epoch: 1, e: complete(2), abort: "epoch 2"},
+		}, 0},
+		{"an answer after the epoch failed changes nothing", []ev{
+			{kind: "fail", epoch: 1, abort: "timed out"},
+			{kind: "adopt", epoch: 1, e: complete(1)},
+		}, 0},
 		{"reports for another epoch or rank do not count", []ev{
 			{kind: "count", epoch: 2, rank: 0, n: 1},
 			{kind: "count", epoch: 1, rank: 7, n: 1},
@@ -90,6 +109,8 @@ func TestCkptCoreEpochs(t *testing.T) {
 					st = c.stored(x.epoch, x.rank, x.s, t0.Add(time.Second))
 				case "fail":
 					st = c.fail(x.epoch, "timed out")
+				case "adopt":
+					st = c.adopt(x.epoch, x.e)
 				}
 				if st.sendAt != x.at || (st.commit != nil) != x.commit || (x.abort == "") != (st.abort == "") ||
 					!strings.Contains(st.abort, x.abort) {

@@ -1,7 +1,6 @@
 package dvm
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -33,10 +32,7 @@ func (p *Peer) ckptFromProc(pr *proc, typ byte, body []byte) {
 		if wire.DecodeJSON(body, &c) != nil {
 			return
 		}
-		b, _ := json.Marshal(c)
-		if err := pr.sink.event(wire.TypeCkptCount, b); err != nil {
-			p.log.Warn("checkpoint report", "job", pr.job, "rank", pr.rank, "err", err)
-		}
+		p.goFunc(func() { p.reportCkpt(pr, ckptReport{Epoch: c.Epoch, Count: &c.Count}) })
 	case wire.TypeCkptSaved:
 		var s wire.CkptSaved
 		if wire.DecodeJSON(body, &s) != nil {
@@ -45,10 +41,7 @@ func (p *Peer) ckptFromProc(pr *proc, typ byte, body []byte) {
 		// Storing takes a while; the process's sends must keep flowing.
 		p.goFunc(func() {
 			st := p.storeCkpt(pr, s)
-			b, _ := json.Marshal(st)
-			if err := pr.sink.event(wire.TypeCkptSaved, b); err != nil {
-				p.log.Warn("checkpoint report", "job", pr.job, "rank", pr.rank, "err", err)
-			}
+			p.reportCkpt(pr, ckptReport{Epoch: st.Epoch, Stored: &st})
 		})
 	}
 }

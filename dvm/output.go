@@ -16,8 +16,6 @@ import (
 // outputSink takes a rank's output and exit on the host side.
 type outputSink interface {
 	write(fd byte, data []byte) error
-	// event reports a checkpoint frame (TypeCkptCount, TypeCkptSaved).
-	event(typ byte, body []byte) error
 	exit(e wire.Exit) error
 	close()
 }
@@ -57,10 +55,6 @@ type localSink struct {
 }
 
 func (l *localSink) write(fd byte, data []byte) error { l.j.output(l.rank, fd, data); return nil }
-func (l *localSink) event(typ byte, body []byte) error {
-	l.j.ckptEvent(l.run, l.rank, typ, body)
-	return nil
-}
 func (l *localSink) exit(e wire.Exit) error {
 	l.j.exit(l.run, l.rank, e, RankExited)
 	return nil
@@ -76,12 +70,6 @@ func (ss *streamSink) write(fd byte, data []byte) error {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	return wire.WriteFrame(ss.s, fd, data)
-}
-
-func (ss *streamSink) event(typ byte, body []byte) error {
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	return wire.WriteFrame(ss.s, typ, body)
 }
 
 func (ss *streamSink) exit(e wire.Exit) error {
@@ -125,8 +113,6 @@ func (p *Peer) serveOutput(s network.Stream) {
 		switch typ {
 		case wire.TypeStdout, wire.TypeStderr:
 			j.output(h.Rank, typ, body)
-		case wire.TypeCkptCount, wire.TypeCkptSaved:
-			j.ckptEvent(run, h.Rank, typ, body)
 		case wire.TypeExit:
 			var e wire.Exit
 			if err := wire.DecodeJSON(body, &e); err != nil {

@@ -46,6 +46,7 @@ type Peer struct {
 	out     *outbound     // data plane: streams and location cache
 	in      *inbound      // data plane: reordering per (job, src, dst)
 	keys    *msgKeys      // data plane: message keys of the runs hosted here
+	coords  *coordTable   // checkpoint epochs coordinated here (owner of the job key)
 	jobs    *submitTable  // submitter role
 	ctl     *ctlServer    // local control API, if enabled
 	psock   *procListener // where rank processes attach
@@ -151,6 +152,7 @@ func newPeer(cfg Config, h host.Host, lock *os.File) (*Peer, error) {
 		jobs:    newSubmitTable(),
 	}
 	p.keys = newMsgKeys()
+	p.coords = newCoordTable()
 	p.out = newOutbound(p)
 	p.in = newInbound(p)
 	p.rpc = p.handlers()

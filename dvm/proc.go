@@ -43,8 +43,29 @@ type proc struct {
 	regVer   uint64              // the location's version there
 	regCheck time.Time           // when the host last registered it
 	located  []bool              // destinations the process was told to dial
+	ckEpoch  int                 // the latest epoch a coordinator asked for
+	ckCoord  peer.ID             // and that coordinator, to report to
 
 	viaRoute, viaShortcut atomic.Uint64 // messages sent, by path
+}
+
+// setCkptCoord records who coordinates epoch; reports go there.
+func (pr *proc) setCkptCoord(epoch int, coord peer.ID) {
+	pr.mu.Lock()
+	if epoch >= pr.ckEpoch {
+		pr.ckEpoch, pr.ckCoord = epoch, coord
+	}
+	pr.mu.Unlock()
+}
+
+// ckptCoord is the coordinator of epoch, if it is the latest one asked.
+func (pr *proc) ckptCoord(epoch int) peer.ID {
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	if epoch != pr.ckEpoch {
+		return ""
+	}
+	return pr.ckCoord
 }
 
 // markLocated reports whether dst is newly located for the process.

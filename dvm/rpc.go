@@ -53,6 +53,8 @@ func (p *Peer) handlers() map[string]handler {
 		"proc.kill":    p.handleKill,
 		"proc.ckpt":    p.handleCkpt,
 		"proc.stats":   p.handleProcStats,
+		"ckpt.coord":   p.handleCkptCoord,
+		"ckpt.report":  p.handleCkptReport,
 		"peer.ping":    p.handlePing,
 	}
 }
