@@ -124,6 +124,17 @@ func TestForgedMessagesRefused(t *testing.T) {
 			t.Errorf("rank.deliver with %s: %v, want denied", name, err)
 		}
 	}
+	// Nor can it checkpoint the job, with no grant or with one it signed.
+	own, err := evil.signGrant(run, 1, evil.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, g := range map[string]*ckptGrant{"no grant": nil, "its own grant": own} {
+		err := evil.call(ctx, host.ID(), "proc.ckpt", ckptReq{Job: run, Rank: 1, Ckpt: wire.Ckpt{Epoch: 1, Phase: "prepare"}, Grant: g}, nil)
+		if !errors.Is(err, wire.ErrDenied) {
+			t.Errorf("proc.ckpt with %s: %v, want denied", name, err)
+		}
+	}
 	owner, err := evil.ownerOf(ctx, RankKey(run, 1))
 	if err != nil {
 		t.Fatal(err)
