@@ -30,6 +30,11 @@ func (cl *Client) open(req CtlRequest) (*ctlConn, error) {
 	if _, err := os.Stat(cl.Socket); err != nil {
 		return nil, fmt.Errorf("%w: control socket %s: %v", ErrNoPeer, cl.Socket, errors.Unwrap(err))
 	}
+	tok, err := os.ReadFile(ctlTokenFile(cl.Socket))
+	if err != nil {
+		return nil, fmt.Errorf("%w: control token of %s: %v", ErrNoPeer, cl.Socket, errors.Unwrap(err))
+	}
+	req.Token = string(tok)
 	c, err := net.DialTimeout("unix", cl.Socket, ctlDialTimeout)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrNoPeer, cl.Socket, err)

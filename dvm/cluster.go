@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
@@ -24,8 +23,9 @@ type Cluster struct {
 
 // StartCluster starts k peers with data dirs under dir (a new temporary
 // dir if empty), all joined through the first, and waits until every
-// peer's routing table holds all the others.
-func StartCluster(ctx context.Context, k int, dir string, log *slog.Logger) (*Cluster, error) {
+// peer's routing table holds all the others. edit, if not nil, adjusts
+// each peer's config (logger, sandbox) before it starts.
+func StartCluster(ctx context.Context, k int, dir string, edit func(*Config)) (*Cluster, error) {
 	if k < 1 {
 		return nil, fmt.Errorf("dvm: cluster of %d peers", k)
 	}
@@ -41,7 +41,9 @@ func StartCluster(ctx context.Context, k int, dir string, log *slog.Logger) (*Cl
 		cfg := DefaultConfig(filepath.Join(c.dir, fmt.Sprintf("p%d", i)))
 		cfg.ListenAddrs = []string{"/ip4/127.0.0.1/tcp/0"}
 		cfg.ControlSocket = i == 0
-		cfg.Logger = log
+		if edit != nil {
+			edit(&cfg)
+		}
 		if i > 0 {
 			cfg.Bootstrap = []string{c.Peers[0].Addrs()[0].String()}
 		}

@@ -33,7 +33,7 @@ func collect(t *testing.T, j *Job) (string, JobRecord) {
 func TestClusterAllToAll(t *testing.T) {
 	prog := buildProg(t, "./testdata/alltoall")
 	ctx := context.Background()
-	c, err := StartCluster(ctx, 3, t.TempDir(), testLogger(t))
+	c, err := StartCluster(ctx, 3, t.TempDir(), testEdit(t))
 	if err != nil {
 		t.Fatal(err)
 	}

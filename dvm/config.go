@@ -95,6 +95,16 @@ type Config struct {
 	// object's forwarding window short at the cost of a scan of the
 	// objects held (a few per rank in the DVM).
 	LocCheckInterval time.Duration
+	// SandboxExec, if set, is a binary whose main calls sandbox.Main
+	// first (p2pdvm is one): ranks start through it, confined by Landlock
+	// to their working directory, their program, the system's directories
+	// and RankRead (package internal/sandbox). Empty runs ranks
+	// unconfined; a program embedding the peer must opt in, since the
+	// peer re-executes that binary.
+	SandboxExec string
+	// RankRead are directories every rank may also read: shared input
+	// data, as on a cluster's file server.
+	RankRead []string
 	// Logger receives structured logs; nil discards them.
 	Logger *slog.Logger
 }

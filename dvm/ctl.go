@@ -3,11 +3,15 @@ package dvm
 import (
 	"bufio"
 	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"sort"
 	"sync"
 	"time"
@@ -19,6 +23,12 @@ import (
 // The local control API: newline-delimited JSON on DataDir/ctl.sock (mode
 // 0600, so only the peer's user may drive it). One request per connection;
 // submit and logs -f stream events until the job ends.
+//
+// Every request carries the token the peer writes to DataDir/ctl.token
+// (0600) when it starts. The ranks it hosts run as the same user, and
+// Landlock cannot keep them from connecting to a unix socket; it does
+// keep them from reading the data dir, so without the token a rank
+// cannot drive its own peer (submit as it, kill its jobs).
 
 // CtlRequest is a command from the CLI.
 type CtlRequest struct {
@@ -37,6 +47,9 @@ type CtlRequest struct {
 	MaxRestarts  int           `json:"max_restarts,omitempty"`
 	Epoch        int           `json:"epoch,omitempty"` // restart: the epoch to resume from (0: the last)
 	CID          string        `json:"cid,omitempty"`
+	// Token is DataDir/ctl.token, proof that the caller may read the data
+	// dir.
+	Token string `json:"token"`
 }
 
 // CtlEvent is one line of an answer.
@@ -96,17 +109,30 @@ type NodeInfo struct {
 }
 
 type ctlServer struct {
-	p  *Peer
-	l  net.Listener
-	wg sync.WaitGroup
+	p     *Peer
+	l     net.Listener
+	wg    sync.WaitGroup
+	token []byte
 }
 
+// ctlTokenFile is where a peer keeps its control token, next to the
+// control socket.
+func ctlTokenFile(socket string) string { return filepath.Join(filepath.Dir(socket), "ctl.token") }
+
 func listenControl(p *Peer) (*ctlServer, error) {
+	tok := make([]byte, 32)
+	if _, err := rand.Read(tok); err != nil {
+		return nil, err
+	}
+	token := []byte(hex.EncodeToString(tok))
+	if err := writeFileAtomic(ctlTokenFile(p.ControlSocket()), token, 0o600); err != nil {
+		return nil, fmt.Errorf("dvm: control token: %w", err)
+	}
 	l, err := listenUnix(p.ControlSocket())
 	if err != nil {
 		return nil, fmt.Errorf("dvm: control socket: %w", err)
 	}
-	s := &ctlServer{p: p, l: l}
+	s := &ctlServer{p: p, l: l, token: token}
 	acceptLoop(l, &s.wg, func(c net.Conn) {
 		defer c.Close()
 		s.serve(c)
@@ -118,6 +144,7 @@ func (s *ctlServer) close() error {
 	err := s.l.Close()
 	s.wg.Wait()
 	_ = os.Remove(s.p.ControlSocket())
+	_ = os.Remove(ctlTokenFile(s.p.ControlSocket()))
 	if errors.Is(err, net.ErrClosed) {
 		return nil
 	}
@@ -142,6 +169,10 @@ func (s *ctlServer) serve(c net.Conn) {
 	fail := func(err error) { _ = send(CtlEvent{Ev: "error", Err: err.Error()}) }
 	if err := json.Unmarshal(line, &req); err != nil {
 		fail(fmt.Errorf("bad request: %v", err))
+		return
+	}
+	if subtle.ConstantTimeCompare([]byte(req.Token), s.token) != 1 {
+		fail(errors.New("not authorized: the request does not carry this peer's control token (ctl.token in its data dir)"))
 		return
 	}
 	ctx, cancel := context.WithCancel(p.ctx)

@@ -19,6 +19,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/p2pdvm/p2pdvm/internal/sandbox"
 	"github.com/p2pdvm/p2pdvm/internal/wire"
 	"github.com/p2pdvm/p2pdvm/peal"
 )
@@ -132,6 +133,10 @@ func (p *Peer) startProc(ctx context.Context, req *spawnReq, bin string) (*start
 	newCmd := func() *exec.Cmd {
 		cmd := exec.Command(bin, req.Args...)
 		cmd.Args[0] = req.Program
+		if p.cfg.SandboxExec != "" {
+			argv := sandbox.Command(p.cfg.SandboxExec, sandbox.Policy{Work: wdir, Exec: bin, Read: p.cfg.RankRead}, bin, cmd.Args)
+			cmd = exec.Command(argv[0], argv[1:]...)
+		}
 		cmd.Dir = wdir
 		// A rank gets what it needs and no more of the peer's environment.
 		cmd.Env = []string{

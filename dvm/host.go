@@ -48,14 +48,20 @@ func loadIdentity(dir string) (crypto.PrivKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return nil, fmt.Errorf("dvm: write identity: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err := writeFileAtomic(path, b, 0o600); err != nil {
 		return nil, fmt.Errorf("dvm: write identity: %w", err)
 	}
 	return k, nil
+}
+
+// writeFileAtomic replaces path with data: a reader sees the old file or
+// the whole new one.
+func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, mode); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }
 
 // newLibp2pHost builds the peer's host: TCP and QUIC, TLS and Noise, no

@@ -77,7 +77,7 @@ func newPeerOn(t *testing.T, h host.Host, dir string, edit func(*Config)) *Peer 
 	t.Helper()
 	cfg := DefaultConfig(dir)
 	cfg.ControlSocket = false
-	cfg.Logger = testLogger(t)
+	testEdit(t)(&cfg)
 	if edit != nil {
 		edit(&cfg)
 	}

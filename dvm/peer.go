@@ -18,6 +18,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	ma "github.com/multiformats/go-multiaddr"
+	"github.com/p2pdvm/p2pdvm/internal/sandbox"
 	"github.com/p2pdvm/p2pdvm/storage"
 )
 
@@ -176,6 +177,14 @@ func newPeer(cfg Config, h host.Host, lock *os.File) (*Peer, error) {
 	p.goFunc(p.releaseAfterBursts)
 	p.goFunc(p.runLocUpkeep)
 	p.goFunc(p.runFlocSweep)
+	switch abi := sandbox.ABI(); {
+	case cfg.SandboxExec == "":
+		p.log.Info("ranks run unconfined (no sandbox configured)")
+	case abi == 0:
+		p.log.Warn("this kernel has no Landlock: ranks run unconfined")
+	default:
+		p.log.Debug("ranks confined by Landlock", "abi", abi, "also_readable", cfg.RankRead)
+	}
 	return p, nil
 }
 

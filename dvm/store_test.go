@@ -314,7 +314,7 @@ func repairUntilPlaced(t *testing.T, ps []*Peer, ids []storage.ID, k int) Repair
 // store put and get through the control socket report progress before
 // their result, ending with all the bytes done.
 func TestStoreProgressOverControlSocket(t *testing.T) {
-	c, err := StartCluster(context.Background(), 2, t.TempDir(), testLogger(t))
+	c, err := StartCluster(context.Background(), 2, t.TempDir(), testEdit(t))
 	if err != nil {
 		t.Fatal(err)
 	}

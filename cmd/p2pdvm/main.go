@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/p2pdvm/p2pdvm/internal/sandbox"
 	"github.com/spf13/pflag"
 )
 
@@ -33,6 +34,8 @@ var commands []*command
 func register(c *command) { commands = append(commands, c) }
 
 func main() {
+	// Started by a peer to confine a rank: confine, exec it, never return.
+	sandbox.Main()
 	os.Exit(dispatch(os.Args))
 }
 

@@ -20,6 +20,7 @@ func init() {
 	var data, security, logLevel *string
 	var repairEvery, gcGrace *time.Duration
 	var withFloc, rankDirect *bool
+	var sbox sandboxFlags
 	register(&command{
 		name:    "peer",
 		summary: "run a long-lived peer of the DVM",
@@ -36,6 +37,7 @@ func init() {
 			withFloc = fs.Bool("floc", envBool("FLOC", def.Floc.Enabled), "give chatty rank pairs shortcuts; off routes every message through owners [$P2PDVM_FLOC]")
 			rankDirect = fs.Bool("rank-direct", envBool("RANK_DIRECT", def.RankDirect), "let chatty ranks connect to each other directly [$P2PDVM_RANK_DIRECT]")
 			logLevel = fs.String("log-level", env("LOG_LEVEL", "info"), "debug, info, warn or error [$P2PDVM_LOG_LEVEL]")
+			sbox = addSandboxFlags(fs)
 		},
 		run: func(fs *pflag.FlagSet, args []string) int {
 			if len(args) > 0 {
@@ -49,6 +51,9 @@ func init() {
 			cfg.ListenAddrs, cfg.Bootstrap, cfg.Security = *listen, *bootstrap, *security
 			cfg.RepairInterval, cfg.GCGrace = *repairEvery, *gcGrace
 			cfg.Floc.Enabled, cfg.RankDirect = *withFloc, *rankDirect
+			if err := sbox.apply(&cfg); err != nil {
+				return fail("peer", err)
+			}
 			cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 			defer stop()

@@ -142,6 +142,7 @@ func init() {
 
 	var peers *int
 	var rjf jobFlags
+	var rsbox sandboxFlags
 	register(&command{
 		name:    "run",
 		summary: "run an MPI program on an embedded cluster of local peers (nothing else needed)",
@@ -151,6 +152,7 @@ func init() {
 			rjf = addJobFlags(fs)
 			k, _ := strconv.Atoi(env("PEERS", "4"))
 			peers = fs.Int("peers", k, "number of local peers in the embedded cluster [$P2PDVM_PEERS]")
+			rsbox = addSandboxFlags(fs)
 		},
 		run: func(_ *pflag.FlagSet, args []string) int {
 			spec, err := rjf.spec(args)
@@ -162,7 +164,13 @@ func init() {
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 			defer stop()
-			c, err := dvm.StartCluster(ctx, *peers, "", nil)
+			var sb dvm.Config
+			if err := rsbox.apply(&sb); err != nil {
+				return fail("run", err)
+			}
+			c, err := dvm.StartCluster(ctx, *peers, "", func(cfg *dvm.Config) {
+				cfg.SandboxExec, cfg.RankRead = sb.SandboxExec, sb.RankRead
+			})
 			if err != nil {
 				return fail("run", err)
 			}
