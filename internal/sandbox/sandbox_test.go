@@ -28,7 +28,7 @@ func TestConfinedToWorkDir(t *testing.T) {
 	}
 	work, outside, shared := t.TempDir(), t.TempDir(), t.TempDir()
 	for path, s := range map[string]string{
-		filepath.Join(work, "mine"):           "mine",
+		filepath.Join(work, "mine"):            "mine",
 		filepath.Join(outside, "identity.key"): "secret",
 		filepath.Join(shared, "input"):         "shared",
 	} {
