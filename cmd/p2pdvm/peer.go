@@ -37,7 +37,7 @@ func init() {
 			withFloc = fs.Bool("floc", envBool("FLOC", def.Floc.Enabled), "give chatty rank pairs shortcuts; off routes every message through owners [$P2PDVM_FLOC]")
 			rankDirect = fs.Bool("rank-direct", envBool("RANK_DIRECT", def.RankDirect), "let chatty ranks connect to each other directly [$P2PDVM_RANK_DIRECT]")
 			logLevel = fs.String("log-level", env("LOG_LEVEL", "info"), "debug, info, warn or error [$P2PDVM_LOG_LEVEL]")
-			sbox = addSandboxFlags(fs)
+			sbox = addSandboxFlags(fs, true)
 		},
 		run: func(fs *pflag.FlagSet, args []string) int {
 			if len(args) > 0 {

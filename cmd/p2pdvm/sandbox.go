@@ -16,9 +16,12 @@ type sandboxFlags struct {
 	read *[]string
 }
 
-func addSandboxFlags(fs *pflag.FlagSet) sandboxFlags {
+// addSandboxFlags adds them with the default on, as a peer that hosts
+// other members' ranks wants; run, where every rank is the user's own
+// program on the user's machine, passes false.
+func addSandboxFlags(fs *pflag.FlagSet, on bool) sandboxFlags {
 	return sandboxFlags{
-		on:   fs.Bool("sandbox", envBool("SANDBOX", true), "confine ranks to their working directory, their program and the system's directories (Landlock) [$P2PDVM_SANDBOX]"),
+		on:   fs.Bool("sandbox", envBool("SANDBOX", on), "confine ranks to their working directory, their program and the system's directories (Landlock) [$P2PDVM_SANDBOX]"),
 		read: fs.StringSlice("rank-read", envList("RANK_READ"), "directories every rank may also read, e.g. shared input data [$P2PDVM_RANK_READ]"),
 	}
 }

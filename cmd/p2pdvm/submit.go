@@ -152,7 +152,7 @@ func init() {
 			rjf = addJobFlags(fs)
 			k, _ := strconv.Atoi(env("PEERS", "4"))
 			peers = fs.Int("peers", k, "number of local peers in the embedded cluster [$P2PDVM_PEERS]")
-			rsbox = addSandboxFlags(fs)
+			rsbox = addSandboxFlags(fs, false)
 		},
 		run: func(_ *pflag.FlagSet, args []string) int {
 			spec, err := rjf.spec(args)
