@@ -58,30 +58,6 @@ func (p *Peer) candidates(ctx context.Context, id storage.ID) ([]peer.ID, error)
 	return byDistance(id[:], cands), nil
 }
 
-// Put stores a block on its replica peers. It succeeds when at least one
-// took it; fewer than BlockReplicas copies are repaired later.
-func (s dhtStore) Put(id storage.ID, stored []byte) error {
-	ctx, cancel := context.WithTimeout(s.p.ctx, 2*time.Minute)
-	defer cancel()
-	peers, err := s.p.replicas(ctx, id)
-	if err != nil {
-		return err
-	}
-	var errs []error
-	ok := 0
-	for _, to := range peers {
-		if err := s.p.putBlock(ctx, to, id, stored); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", shortID(to), err))
-			continue
-		}
-		ok++
-	}
-	if ok == 0 {
-		return fmt.Errorf("dvm: block %s stored nowhere: %w", id, errors.Join(errs...))
-	}
-	return nil
-}
-
 // Get returns a block's content from the first replica that has a good
 // copy; replicas found missing or bad on the way get the good copy.
 //
@@ -244,6 +220,9 @@ func (p *Peer) serveBlock(s network.Stream) {
 		if err := p.blocks.Put(id, body[32:]); err != nil {
 			reply = errReply(blockErr(err))
 		}
+	case wire.TypeBlockChain:
+		p.noteBulk(len(body))
+		reply = p.serveChain(s.Conn().RemotePeer(), body)
 	case wire.TypeBlockHas:
 		n, err := p.blocks.StoredSize(id)
 		if err != nil {
