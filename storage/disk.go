@@ -146,7 +146,7 @@ func (d *Disk) GetStored(id ID) ([]byte, error) {
 // read returns a block's stored form and its content, decoded and
 // checked once for both.
 func (d *Disk) read(id ID) (stored, content []byte, err error) {
-	stored, err = os.ReadFile(d.path(id))
+	stored, err = readFileDirect(d.path(id))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil, fmt.Errorf("%w: %s", ErrNotFound, id)
 	}
