@@ -143,6 +143,10 @@ func (d *Disk) GetStored(id ID) ([]byte, error) {
 	return stored, err
 }
 
+// Read returns a block's stored form and its content, verified once for
+// both.
+func (d *Disk) Read(id ID) (stored, content []byte, err error) { return d.read(id) }
+
 // read returns a block's stored form and its content, decoded and
 // checked once for both.
 func (d *Disk) read(id ID) (stored, content []byte, err error) {
