@@ -88,19 +88,21 @@ func PutFile(s BlockStore, r io.Reader, f Filter) (ID, *Manifest, error) {
 			return nil
 		}
 		seen[id] = true
-		// The chunk is valid only during this call; the goroutine gets
-		// its own copy to encode.
-		bud.acquire(len(chunk))
-		own := append([]byte(nil), chunk...)
+		// The chunk is valid only during this call, so it is encoded
+		// here, into the block the put then owns, rather than copied
+		// for a goroutine to encode: one copy of every byte fewer, and
+		// encoding loses no parallelism, as all Encode calls share one
+		// zstd encoder.
+		stored, err := Encode(chunk, f)
+		if err != nil {
+			return err
+		}
+		bud.acquire(len(stored))
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			defer bud.release(len(own))
-			stored, err := Encode(own, f)
-			if err == nil {
-				err = s.Put(id, stored)
-			}
-			if err != nil {
+			defer bud.release(len(stored))
+			if err := s.Put(id, stored); err != nil {
 				mu.Lock()
 				errs = append(errs, err)
 				mu.Unlock()
