@@ -25,9 +25,10 @@ import (
 
 const protoBlock = protocol.ID(ProtocolPrefix + "/block/1.0.0")
 
-// maxBlockFrame bounds a block frame: an ID and the stored form of the
-// largest block, which is never more than its content plus a header.
-const maxBlockFrame = 32 + storage.MaxBlock + 64
+// maxBlockFrame bounds a block frame: an ID, the list of next holders of
+// a forward request, and the stored form of the largest block, which is
+// never more than its content plus a header.
+const maxBlockFrame = 32 + maxChainHeader + storage.MaxBlock + 64
 
 // Blocks is the DHT-placed block store of the DVM this peer belongs to.
 func (p *Peer) Blocks() storage.BlockStore { return dhtStore{p} }

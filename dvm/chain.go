@@ -28,6 +28,14 @@ import (
 // peer this DVM runs.
 const maxPeerIDLen = 512
 
+// maxChainNext bounds the next holders a forward request can name, and
+// so BlockReplicas (Config.Validate); maxChainHeader is the room their
+// list takes in a block frame.
+const (
+	maxChainNext   = 15
+	maxChainHeader = 1 + maxChainNext*(binary.MaxVarintLen16+maxPeerIDLen)
+)
+
 // chainReq is a forward request: store block ID (whose stored form is
 // Stored) and pass it on to Next, in order.
 type chainReq struct {

@@ -193,6 +193,16 @@ func TestChainPutKReplicas(t *testing.T) {
 	if sent := up.rel.moved.Load() - before; sent > int64(len(stored))*3/2 {
 		t.Errorf("the uploader moved %d bytes for a block of %d: more than one copy", sent, len(stored))
 	}
+	// The largest block, incompressible, fits a forward request that
+	// names two next holders.
+	content = randomData(3, storage.MaxBlock)
+	id = storage.IDOf(content)
+	stored, _ = storage.Encode(content, storage.FilterNone)
+	far := peers[slices.IndexFunc(peers, func(p *Peer) bool { return !slices.Contains(closestLive(peers, id, 3), p.ID()) })]
+	if err := far.Blocks().Put(id, stored); err != nil {
+		t.Fatalf("largest block: %v", err)
+	}
+	checkReplicas(t, peers, id, closestLive(peers, id, 3))
 	// The uploader among the holders, wherever it stands, keeps its own
 	// copy and sends the block to the other two.
 	for pos := range 3 {
