@@ -25,9 +25,10 @@ import (
 
 const protoBlock = protocol.ID(ProtocolPrefix + "/block/1.0.0")
 
-// maxBlockFrame bounds a block frame: an ID and the stored form of the
-// largest block, which is never more than its content plus a header.
-const maxBlockFrame = 32 + storage.MaxBlock + 64
+// maxBlockFrame bounds a block frame: an ID, the list of next holders of
+// a forward request, and the stored form of the largest block, which is
+// never more than its content plus a header.
+const maxBlockFrame = 32 + maxChainHeader + storage.MaxBlock + 64
 
 // Blocks is the DHT-placed block store of the DVM this peer belongs to.
 func (p *Peer) Blocks() storage.BlockStore { return dhtStore{p} }
@@ -58,30 +59,6 @@ func (p *Peer) candidates(ctx context.Context, id storage.ID) ([]peer.ID, error)
 	return byDistance(id[:], cands), nil
 }
 
-// Put stores a block on its replica peers. It succeeds when at least one
-// took it; fewer than BlockReplicas copies are repaired later.
-func (s dhtStore) Put(id storage.ID, stored []byte) error {
-	ctx, cancel := context.WithTimeout(s.p.ctx, 2*time.Minute)
-	defer cancel()
-	peers, err := s.p.replicas(ctx, id)
-	if err != nil {
-		return err
-	}
-	var errs []error
-	ok := 0
-	for _, to := range peers {
-		if err := s.p.putBlock(ctx, to, id, stored); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", shortID(to), err))
-			continue
-		}
-		ok++
-	}
-	if ok == 0 {
-		return fmt.Errorf("dvm: block %s stored nowhere: %w", id, errors.Join(errs...))
-	}
-	return nil
-}
-
 // Get returns a block's content from the first replica that has a good
 // copy; replicas found missing or bad on the way get the good copy.
 //
@@ -90,7 +67,16 @@ func (s dhtStore) Put(id storage.ID, stored []byte) error {
 // the table holds them all, and a block is self-certifying, so whoever
 // serves it cannot mislead the reader. Only if none of them has it does
 // it ask the DHT which peers are closest.
+//
+// A copy held here is read first, whatever its place among the replicas:
+// it costs no network transfer and one hash, and a bad one is deleted
+// by the read, so the replicas asked next put a good one back.
 func (s dhtStore) Get(id storage.ID) ([]byte, error) {
+	if s.p.blocks.Has(id) {
+		if _, content, err := s.p.blocks.Read(id); err == nil {
+			return content, nil
+		}
+	}
 	ctx, cancel := context.WithTimeout(s.p.ctx, 2*time.Minute)
 	defer cancel()
 	known := s.p.nearestKnown(id)
@@ -122,15 +108,18 @@ func (p *Peer) getFrom(ctx context.Context, id storage.ID, peers []peer.ID) ([]b
 	var errs []error
 	var needy []peer.ID
 	for _, from := range peers {
-		stored, err := p.getBlock(ctx, from, id)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", shortID(from), err))
-			needy = append(needy, from)
-			continue
+		var stored, content []byte
+		var err error
+		if from == p.h.ID() {
+			// Verified by the read: no second hash.
+			stored, content, err = p.blocks.Read(id)
+		} else if stored, err = p.getBlock(ctx, from, id); err == nil {
+			content, err = storage.Decode(id, stored)
+			if err != nil { // a peer sent bytes that are not the block
+				p.log.Warn("bad block from peer", "peer", from, "block", id.String(), "err", err)
+			}
 		}
-		content, err := storage.Decode(id, stored)
-		if err != nil { // a peer sent bytes that are not the block
-			p.log.Warn("bad block from peer", "peer", from, "block", id.String(), "err", err)
+		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", shortID(from), err))
 			needy = append(needy, from)
 			continue
@@ -196,8 +185,10 @@ func (p *Peer) blockCall(ctx context.Context, to peer.ID, typ byte, parts ...[]b
 		_ = s.Reset()
 		return nil, fmt.Errorf("%w: no reply: %v", wire.ErrUnavailable, err)
 	case rtyp == wire.TypeBlockData && typ == wire.TypeBlockGet:
+		// The reader is dropped after this one frame, so its buffer is
+		// the caller's: no copy.
 		p.noteBulk(len(rbody))
-		return append([]byte(nil), rbody...), nil
+		return rbody, nil
 	case rtyp != wire.TypeReply:
 		return nil, fmt.Errorf("%w: block reply frame type %d", wire.ErrMalformed, rtyp)
 	}
@@ -244,6 +235,9 @@ func (p *Peer) serveBlock(s network.Stream) {
 		if err := p.blocks.Put(id, body[32:]); err != nil {
 			reply = errReply(blockErr(err))
 		}
+	case wire.TypeBlockChain:
+		p.noteBulk(len(body))
+		reply = p.serveChain(s.Conn().RemotePeer(), body)
 	case wire.TypeBlockHas:
 		n, err := p.blocks.StoredSize(id)
 		if err != nil {

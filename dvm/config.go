@@ -152,8 +152,8 @@ func (c *Config) Validate() error {
 	if c.HeartbeatInterval < 0 || c.HeartbeatInterval > 0 && c.HeartbeatMisses < 1 {
 		return errors.New("dvm: config: HeartbeatInterval must be >= 0, and HeartbeatMisses >= 1 with it")
 	}
-	if c.BlockCapacity < 0 || c.BlockReplicas < 1 {
-		return errors.New("dvm: config: BlockCapacity must be >= 0 and BlockReplicas >= 1")
+	if c.BlockCapacity < 0 || c.BlockReplicas < 1 || c.BlockReplicas > maxChainNext+1 {
+		return fmt.Errorf("dvm: config: BlockCapacity must be >= 0 and BlockReplicas 1..%d", maxChainNext+1)
 	}
 	if c.RepairInterval < 0 || c.RepairBatch < 1 || c.PinLease <= 0 || c.GCGrace < 0 {
 		return errors.New("dvm: config: RepairInterval and GCGrace must be >= 0, RepairBatch >= 1 and PinLease > 0")

@@ -97,11 +97,17 @@ func (p *Peer) getFile(cid, path string, limit int64, mode os.FileMode, progress
 		return nil, err
 	}
 	defer os.Remove(tmp.Name())
-	var w io.Writer = tmp
+	// The file is synced before it is renamed into place, so it is
+	// written with direct I/O where the file system allows.
+	dw := storage.NewDirectWriter(tmp)
+	var w io.Writer = dw
 	if progress != nil {
-		w = &countingWriter{w: tmp, total: m.Size, fn: progress}
+		w = &countingWriter{w: dw, total: m.Size, fn: progress}
 	}
 	err = storage.WriteChunks(p.Blocks(), id, m, w)
+	if ferr := dw.Finish(); err == nil {
+		err = ferr
+	}
 	if err == nil {
 		err = tmp.Chmod(mode)
 	}

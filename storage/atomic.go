@@ -6,20 +6,26 @@ import (
 )
 
 // writeAtomic writes data to final through a temporary file in tmpDir
-// (same file system): write, fsync, rename, fsync of final's directory.
-// A crash leaves the old content or the new, never a mix.
+// (same file system): write (direct I/O where it can, see direct.go),
+// fdatasync, rename, fsync of final's directory. A crash leaves the old
+// content or the new, never a mix, and once it returns the new content
+// is on stable storage.
 func writeAtomic(tmpDir, final string, data []byte, mode os.FileMode) error {
 	f, err := os.CreateTemp(tmpDir, ".tmp-")
 	if err != nil {
 		return err
 	}
 	tmp := f.Name()
-	_, err = f.Write(data)
+	w := NewDirectWriter(f)
+	_, err = w.Write(data)
+	if ferr := w.Finish(); err == nil {
+		err = ferr
+	}
 	if err == nil {
 		err = f.Chmod(mode)
 	}
 	if err == nil {
-		err = f.Sync()
+		err = syncData(f)
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr

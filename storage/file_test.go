@@ -67,8 +67,8 @@ func TestPutFileOverlapsPutsAndGetsInOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.most < 2 || s.most > InFlight {
-		t.Errorf("%d puts at once, want 2..%d", s.most, InFlight)
+	if s.most < 2 || s.most > PutInFlight {
+		t.Errorf("%d puts at once, want 2..%d", s.most, PutInFlight)
 	}
 	var out bytes.Buffer
 	if _, err := GetFile(s, cid, &out); err != nil || !bytes.Equal(out.Bytes(), data) {

@@ -73,10 +73,17 @@ func upload(ctx context.Context, args []string, out *results) error {
 	lat := fs.Duration("latency", 10*time.Millisecond, "one-way latency of every link")
 	repeat := fs.Int("repeat", 3, "repetitions of every row")
 	dir := fs.String("dir", "", "where peers keep their blocks (default: a new directory in /dev/shm or $TMPDIR)")
+	modes := fs.String("modes", "dht,central", "which stores to measure: dht, central or both")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	cfg := uploadConfig{Peers: *peers, Size: *sizeMiB << 20, Rate: *mbit * 1e6 / 8, Latency: *lat, Repeat: *repeat, Dir: *dir}
+	for _, m := range strings.Split(*modes, ",") {
+		if m = strings.TrimSpace(m); m != "dht" && m != "central" {
+			return fmt.Errorf("bad -modes %q", *modes)
+		}
+		cfg.Modes = append(cfg.Modes, m)
+	}
 	for _, s := range strings.Split(*ups, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil || n < 1 {

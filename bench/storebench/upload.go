@@ -26,7 +26,8 @@ type uploadConfig struct {
 	Rate      float64       // access link cap per peer and direction, bytes/s (0: none)
 	Latency   time.Duration // one-way latency of every mocknet link
 	Repeat    int
-	Dir       string // where the peers keep their blocks (tmpfs keeps disks out of it)
+	Dir       string   // where the peers keep their blocks (tmpfs keeps disks out of it)
+	Modes     []string // "dht", "central": the stores measured
 }
 
 // cluster is a DVM on mocknet whose peers have capped access links.
@@ -178,7 +179,7 @@ func runUpload(ctx context.Context, cfg uploadConfig, out *results) error {
 	seed := uint64(time.Now().UnixNano())
 	for rep := 1; rep <= cfg.Repeat; rep++ {
 		for _, n := range cfg.Uploaders {
-			for _, mode := range []string{"dht", "central"} {
+			for _, mode := range cfg.Modes {
 				if err := ctx.Err(); err != nil {
 					return err
 				}

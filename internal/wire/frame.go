@@ -10,29 +10,30 @@ import (
 
 // Frame types. The numbering is part of the protocol: never reuse a value.
 const (
-	TypeHello     byte = 1  // process -> daemon: token
-	TypeWelcome   byte = 2  // daemon -> process: JSON Welcome
-	TypeSend      byte = 3  // process -> daemon: Msg (Job empty, Src ignored)
-	TypeDeliver   byte = 4  // daemon -> process: Msg
-	TypeAbort     byte = 5  // process -> daemon: Abort
-	TypeData      byte = 6  // peer -> peer data stream: Msg
-	TypeLocate    byte = 7  // daemon -> process: JSON Locate, where a destination rank listens
-	TypeDataAck   byte = 15 // peer -> peer, back on a data stream: frames delivered so far (8 bytes)
-	TypeDataAuth  byte = 16 // peer -> peer data stream: run id and token (DataAuth), before the run's first message
-	TypeDirect    byte = 8  // process -> process: JSON DirectHello, first frame of a direct connection
-	TypeCkpt      byte = 9  // daemon -> process: JSON Ckpt, a checkpoint request
-	TypeCkptCount byte = 13 // process -> daemon, and host -> submitter on the output stream: JSON CkptCount
-	TypeCkptSaved byte = 14 // process -> daemon: JSON CkptSaved; host -> submitter: JSON CkptStored
-	TypeStdout    byte = 10 // host -> submitter output stream: raw bytes
-	TypeStderr    byte = 11 // host -> submitter output stream: raw bytes
-	TypeExit      byte = 12 // host -> submitter output stream: JSON Exit
-	TypeRequest   byte = 20 // peer -> peer RPC request: Request
-	TypeReply     byte = 21 // peer -> peer RPC reply: JSON body
-	TypeBlockPut  byte = 30 // peer -> peer: block ID (32 bytes) then the stored block
-	TypeBlockGet  byte = 31 // peer -> peer: block ID (32 bytes)
-	TypeBlockData byte = 32 // peer -> peer: a stored block, the answer to TypeBlockGet
-	TypeBlockHas  byte = 33 // peer -> peer: block ID; the reply's body is the stored size
-	TypeLeases    byte = 34 // peer -> peer: lease end (8 bytes, Unix ns) then block IDs; the reply's body counts those held
+	TypeHello      byte = 1  // process -> daemon: token
+	TypeWelcome    byte = 2  // daemon -> process: JSON Welcome
+	TypeSend       byte = 3  // process -> daemon: Msg (Job empty, Src ignored)
+	TypeDeliver    byte = 4  // daemon -> process: Msg
+	TypeAbort      byte = 5  // process -> daemon: Abort
+	TypeData       byte = 6  // peer -> peer data stream: Msg
+	TypeLocate     byte = 7  // daemon -> process: JSON Locate, where a destination rank listens
+	TypeDataAck    byte = 15 // peer -> peer, back on a data stream: frames delivered so far (8 bytes)
+	TypeDataAuth   byte = 16 // peer -> peer data stream: run id and token (DataAuth), before the run's first message
+	TypeDirect     byte = 8  // process -> process: JSON DirectHello, first frame of a direct connection
+	TypeCkpt       byte = 9  // daemon -> process: JSON Ckpt, a checkpoint request
+	TypeCkptCount  byte = 13 // process -> daemon: JSON CkptCount (the host reports it to the coordinator by RPC)
+	TypeCkptSaved  byte = 14 // process -> daemon: JSON CkptSaved
+	TypeStdout     byte = 10 // host -> submitter output stream: raw bytes
+	TypeStderr     byte = 11 // host -> submitter output stream: raw bytes
+	TypeExit       byte = 12 // host -> submitter output stream: JSON Exit
+	TypeRequest    byte = 20 // peer -> peer RPC request: Request
+	TypeReply      byte = 21 // peer -> peer RPC reply: JSON body
+	TypeBlockPut   byte = 30 // peer -> peer: block ID (32 bytes) then the stored block
+	TypeBlockGet   byte = 31 // peer -> peer: block ID (32 bytes)
+	TypeBlockData  byte = 32 // peer -> peer: a stored block, the answer to TypeBlockGet
+	TypeBlockHas   byte = 33 // peer -> peer: block ID; the reply's body is the stored size
+	TypeLeases     byte = 34 // peer -> peer: lease end (8 bytes, Unix ns) then block IDs; the reply's body counts those held
+	TypeBlockChain byte = 35 // peer -> peer: block ID, the next holders, the stored block; store and forward (dvm/chain.go)
 )
 
 // HeaderLen is the length prefix plus the type byte.

@@ -1,0 +1,185 @@
+package storage
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"syscall"
+	"unsafe"
+)
+
+// Direct I/O for what the store fsyncs anyway: block files, and the files
+// a get writes. Such a file's bytes go to the disk before anyone reads
+// them, so copying them into the page cache first buys nothing, and on
+// the virtual disks we run on it is the dearest part of a write: 1.3 s of
+// system time per GB written through the page cache, 0.16 s with
+// O_DIRECT, and reading a block back costs 1.6 s per GB through a cold
+// page cache, 0.08 s direct. Blocks are self-certifying and read once per
+// get, so nothing is lost by not caching them.
+//
+// O_DIRECT wants offsets, lengths and memory aligned; a file's unaligned
+// tail is written and read through the page cache (the flag is switched
+// off for it), and a file system that refuses O_DIRECT (tmpfs on older
+// kernels, other systems) gets plain I/O throughout.
+
+// directAlign is the alignment O_DIRECT needs; 4096 covers every usual
+// logical block size.
+const directAlign = 4096
+
+// directBuf is the size of a DirectWriter's buffer.
+const directBuf = 1 << 20
+
+var directBufs = sync.Pool{New: func() any { return alignedBuf(directBuf) }}
+
+// alignedBuf returns n bytes whose first byte is directAlign-aligned.
+func alignedBuf(n int) []byte {
+	b := make([]byte, n+directAlign)
+	off := 0
+	if r := int(uintptr(unsafe.Pointer(&b[0])) % directAlign); r != 0 {
+		off = directAlign - r
+	}
+	return b[off : off+n : off+n]
+}
+
+func aligned(b []byte) bool {
+	return len(b) > 0 && uintptr(unsafe.Pointer(&b[0]))%directAlign == 0
+}
+
+// DirectWriter writes a new file from its start with O_DIRECT where the
+// file system allows it. Finish writes what is left; the caller then
+// syncs and closes the file. Not safe for concurrent use.
+type DirectWriter struct {
+	f      *os.File
+	direct bool
+	buf    []byte // aligned, from directBufs; nil once finished
+	n      int    // bytes buffered
+}
+
+// NewDirectWriter returns a writer to f, a file just created (empty,
+// offset 0) for writing.
+func NewDirectWriter(f *os.File) *DirectWriter {
+	w := &DirectWriter{f: f, direct: setDirect(f, true) == nil}
+	if w.direct {
+		w.buf = directBufs.Get().([]byte)
+	}
+	return w
+}
+
+// Write buffers p and writes every full buffer. A caller's aligned slice
+// met with an empty buffer is written straight from its memory.
+func (w *DirectWriter) Write(p []byte) (int, error) {
+	if !w.direct {
+		return w.f.Write(p)
+	}
+	if w.buf == nil {
+		return 0, errors.New("storage: write after Finish")
+	}
+	total := len(p)
+	if w.n == 0 && aligned(p) && len(p) >= directAlign {
+		k := len(p) &^ (directAlign - 1)
+		if err := w.writeAligned(p[:k]); err != nil {
+			return 0, err
+		}
+		p = p[k:]
+	}
+	for len(p) > 0 {
+		c := copy(w.buf[w.n:], p)
+		w.n += c
+		p = p[c:]
+		if w.n == len(w.buf) {
+			if err := w.writeAligned(w.buf); err != nil {
+				return total - len(p) - c, err
+			}
+			w.n = 0
+		}
+	}
+	return total, nil
+}
+
+// writeAligned writes whole aligned blocks; if the kernel refuses the
+// direct write after all, the file goes on without O_DIRECT.
+func (w *DirectWriter) writeAligned(p []byte) error {
+	n, err := w.f.Write(p)
+	if err != nil && errors.Is(err, syscall.EINVAL) && w.direct {
+		w.direct = false
+		if err = setDirect(w.f, false); err == nil {
+			_, err = w.f.Write(p[n:])
+		}
+	}
+	return err
+}
+
+// Finish writes what is buffered: its aligned part directly and the tail
+// through the page cache. The file is complete once it returns; the
+// caller still syncs it.
+func (w *DirectWriter) Finish() error {
+	if w.buf == nil {
+		return nil
+	}
+	buf := w.buf[:w.n]
+	defer func() {
+		directBufs.Put(w.buf[:cap(w.buf)])
+		w.buf = nil
+	}()
+	k := len(buf) &^ (directAlign - 1)
+	if k > 0 {
+		if err := w.writeAligned(buf[:k]); err != nil {
+			return err
+		}
+	}
+	if w.direct {
+		if err := setDirect(w.f, false); err != nil {
+			return fmt.Errorf("storage: clearing O_DIRECT: %w", err)
+		}
+		w.direct = false
+	}
+	_, err := w.f.Write(buf[k:])
+	return err
+}
+
+// readFileDirect reads a whole file with O_DIRECT where it can. The
+// result is the file's bytes, in memory aligned for direct I/O.
+func readFileDirect(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	size := int(info.Size())
+	if size < directAlign || setDirect(f, true) != nil {
+		b := make([]byte, size)
+		_, err := io.ReadFull(f, b)
+		return b, err
+	}
+	// Room to the next aligned length, so the last direct read asks for
+	// whole blocks and gets the short tail.
+	b := alignedBuf((size + directAlign - 1) &^ (directAlign - 1))
+	off := 0
+	for off < size {
+		n, err := f.Read(b[off:])
+		off += n
+		switch {
+		case errors.Is(err, syscall.EINVAL):
+			// Refused after all: the rest through the page cache.
+			if err = setDirect(f, false); err != nil {
+				return nil, err
+			}
+		case err == io.EOF || err == nil && n == 0:
+			return nil, fmt.Errorf("storage: %s: %d of %d bytes: %w", path, off, size, io.ErrUnexpectedEOF)
+		case err != nil:
+			return nil, err
+		case off%directAlign != 0 && off < size:
+			// A short read mid-file would leave the next one unaligned.
+			if err = setDirect(f, false); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return b[:size:size], nil
+}
