@@ -10,13 +10,13 @@ import (
 // Send sends buf to rank dst with tag (0 to TagUB). It returns once buf
 // may be reused, which is at once: the runtime copies and buffers.
 func (c *Comm) Send(buf []byte, dst, tag int) error {
-	if err := c.checkRank(dst, "destination"); err != nil {
+	if err := c.checkPeer(dst, "destination"); err != nil {
 		return err
 	}
 	if err := checkTag(tag); err != nil {
 		return err
 	}
-	if err := c.pr.p.Send(c.ranks[dst], c.ctx, int32(tag), buf); err != nil {
+	if err := c.pr.p.Send(c.peers()[dst], c.ctx, int32(tag), buf); err != nil {
 		return fmt.Errorf("mpishim: send to rank %d tag %d: %w", dst, tag, err)
 	}
 	return nil
@@ -43,18 +43,19 @@ func (c *Comm) Ssend(buf []byte, dst, tag int) error {
 // destination with one tag are matched in the order they were sent, so
 // their acknowledgements cannot be confused.
 func (c *Comm) Issend(buf []byte, dst, tag int) *Request {
-	if err := c.checkRank(dst, "destination"); err != nil {
+	if err := c.checkPeer(dst, "destination"); err != nil {
 		return failed(c, err)
 	}
 	if err := checkTag(tag); err != nil {
 		return failed(c, err)
 	}
-	ack := c.pr.p.Post(c.ranks[dst], c.ctx+1, ackTag(int32(tag)))
-	if err := c.pr.p.Send(c.ranks[dst], c.ctx|peal.SyncCtx, int32(tag), buf); err != nil {
+	w := c.peers()[dst]
+	ack := c.pr.p.Post(w, c.ctx+1, ackTag(int32(tag)))
+	if err := c.pr.p.Send(w, c.ctx|peal.SyncCtx, int32(tag), buf); err != nil {
 		c.pr.p.Cancel(ack)
 		return failed(c, fmt.Errorf("mpishim: ssend to rank %d tag %d: %w", dst, tag, err))
 	}
-	return &Request{c: c, r: ack, ack: true, src: c.ranks[dst]}
+	return &Request{c: c, r: ack, ack: true, src: w}
 }
 
 // ackTag maps a user tag (0 to TagUB) to a negative tag, distinct from
@@ -133,7 +134,7 @@ func (c *Comm) Irecv(buf []byte, src, tag int) *Request {
 	}
 	ws := src
 	if src != AnySource {
-		ws = c.ranks[src]
+		ws = c.peers()[src]
 	}
 	return &Request{c: c, r: c.pr.p.PostInto(ws, c.ctx, int32(tag), buf), buf: buf, src: ws}
 }
@@ -175,7 +176,7 @@ func (q *Request) complete(m peal.Message, err error) {
 			q.err = fmt.Errorf("mpishim: acknowledge a synchronous send: %w", err)
 		}
 	}
-	q.st = Status{Source: q.c.commRank(m.Src), Tag: int(m.Tag), Count: len(m.Data)}
+	q.st = Status{Source: q.c.peerRank(m.Src), Tag: int(m.Tag), Count: len(m.Data)}
 	if len(m.Data) == 0 || len(q.buf) == 0 || &m.Data[0] != &q.buf[0] {
 		copy(q.buf, m.Data) // not already received in place
 	}
@@ -225,7 +226,7 @@ func (c *Comm) probe(src, tag int, block bool) (Status, bool, error) {
 	}
 	ws := src
 	if src != AnySource {
-		ws = c.ranks[src]
+		ws = c.peers()[src]
 	}
 	m, ok, err := c.pr.p.Probe(ws, c.ctx, int32(tag), block)
 	if err != nil {
@@ -234,5 +235,5 @@ func (c *Comm) probe(src, tag int, block bool) (Status, bool, error) {
 	if !ok {
 		return Status{}, false, nil
 	}
-	return Status{Source: c.commRank(m.Src), Tag: int(m.Tag), Count: len(m.Data)}, true, nil
+	return Status{Source: c.peerRank(m.Src), Tag: int(m.Tag), Count: len(m.Data)}, true, nil
 }
