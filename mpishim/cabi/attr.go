@@ -34,6 +34,17 @@ func keyvalOf(key C.int) (*keyvalObj, error) {
 	return kv, nil
 }
 
+// keyvalFor is keyvalOf for setting an attribute on a window (win) or a
+// communicator: a key made for the other kind would get callbacks that
+// take the wrong handle.
+func keyvalFor(key C.int, win bool) (*keyvalObj, error) {
+	kv, err := keyvalOf(key)
+	if err == nil && kv.win != win {
+		err = errf(C.MPI_ERR_KEYVAL, "attribute key %d was made for another kind of object", key)
+	}
+	return kv, err
+}
+
 //export MPI_Comm_create_keyval
 func MPI_Comm_create_keyval(copyFn *C.MPI_Comm_copy_attr_function, deleteFn *C.MPI_Comm_delete_attr_function, key *C.int, extra unsafe.Pointer) C.int {
 	*key = C.int(state.keyvals.add(&keyvalObj{copyFn: unsafe.Pointer(copyFn), deleteFn: unsafe.Pointer(deleteFn), extra: extra}))
@@ -72,6 +83,13 @@ func keyInUse(key int32) bool {
 			}
 		}
 	}
+	for _, w := range state.wins.items {
+		if w != nil {
+			if _, ok := w.attrs[key]; ok {
+				return true
+			}
+		}
+	}
 	return false
 }
 
@@ -81,7 +99,7 @@ func MPI_Comm_set_attr(comm C.MPI_Comm, key C.int, val unsafe.Pointer) C.int {
 	if err != nil {
 		return ret(comm, "MPI_Comm_set_attr", err)
 	}
-	if _, err := keyvalOf(key); err != nil {
+	if _, err := keyvalFor(key, false); err != nil {
 		return ret(comm, "MPI_Comm_set_attr", err)
 	}
 	if _, ok := co.attrs[int32(key)]; ok {
@@ -153,14 +171,21 @@ func MPI_Attr_delete(comm C.MPI_Comm, key C.int) C.int { return MPI_Comm_delete_
 // deleteAttr runs the key's delete callback and removes the attribute; a
 // callback that fails leaves it in place, as MPI says.
 func deleteAttr(comm C.MPI_Comm, co *commObj, key int32) error {
+	return dropAttr(co.attrs, key, func(fn, val, extra unsafe.Pointer) C.int {
+		return C.pdvm_call_delete_fn((*C.MPI_Comm_delete_attr_function)(fn), comm, C.int(key), val, extra)
+	})
+}
+
+// dropAttr removes attribute key from attrs after its keyval's delete
+// callback, made by call (which knows the object's kind), succeeded.
+func dropAttr(attrs map[int32]unsafe.Pointer, key int32, call func(fn, val, extra unsafe.Pointer) C.int) error {
 	kv := state.keyvals.get(key)
 	if kv != nil && kv.deleteFn != nil {
-		rc := C.pdvm_call_delete_fn((*C.MPI_Comm_delete_attr_function)(kv.deleteFn), comm, C.int(key), co.attrs[key], kv.extra)
-		if rc != C.MPI_SUCCESS {
+		if rc := call(kv.deleteFn, attrs[key], kv.extra); rc != C.MPI_SUCCESS {
 			return errf(int(rc)&(1<<classBits-1), "the delete callback of key %d failed with %d", key, rc)
 		}
 	}
-	delete(co.attrs, key)
+	delete(attrs, key)
 	return nil
 }
 

@@ -66,6 +66,28 @@ int MPI_COMM_NULL_DELETE_FN(MPI_Comm c, int k, void *v, void *x) {
 	return MPI_SUCCESS;
 }
 
+int MPI_WIN_NULL_COPY_FN(MPI_Win w, int k, void *x, void *in, void *out, int *flag) {
+	(void)w; (void)k; (void)x; (void)in; (void)out;
+	*flag = 0;
+	return MPI_SUCCESS;
+}
+
+int MPI_WIN_DUP_FN(MPI_Win w, int k, void *x, void *in, void *out, int *flag) {
+	(void)w; (void)k; (void)x;
+	*(void **)out = in;
+	*flag = 1;
+	return MPI_SUCCESS;
+}
+
+int MPI_WIN_NULL_DELETE_FN(MPI_Win w, int k, void *v, void *x) {
+	(void)w; (void)k; (void)v; (void)x;
+	return MPI_SUCCESS;
+}
+
+int pdvm_call_win_delete_fn(MPI_Win_delete_attr_function *f, MPI_Win win, int key, void *val, void *extra) {
+	return f(win, key, val, extra);
+}
+
 void pdvm_call_user_fn(MPI_User_function *f, void *in, void *inout, int len, MPI_Datatype dt) {
 	f(in, inout, &len, &dt);
 }

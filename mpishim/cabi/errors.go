@@ -34,6 +34,8 @@ func classOf(err error) int {
 	switch {
 	case errors.As(err, &me):
 		return me.class
+	case errors.Is(err, mpishim.ErrInter):
+		return C.MPI_ERR_COMM
 	case errors.Is(err, mpishim.ErrRank):
 		return C.MPI_ERR_RANK
 	case errors.Is(err, mpishim.ErrTag):
@@ -79,6 +81,13 @@ var classNames = map[int]string{
 	C.MPI_ERR_NO_MEM:                "out of memory",
 	C.MPI_ERR_UNSUPPORTED_OPERATION: "unsupported operation",
 	C.MPI_ERR_INFO:                  "invalid info object",
+	C.MPI_ERR_INFO_KEY:              "invalid info key",
+	C.MPI_ERR_INFO_VALUE:            "invalid info value",
+	C.MPI_ERR_INFO_NOKEY:            "no such info key",
+	C.MPI_ERR_WIN:                   "invalid window",
+	C.MPI_ERR_SIZE:                  "invalid window size",
+	C.MPI_ERR_DISP:                  "invalid displacement unit",
+	C.MPI_ERR_BASE:                  "invalid base address",
 }
 
 // Error codes are the class in the low 6 bits and, above them, the slot

@@ -69,6 +69,7 @@ type typeObj struct {
 	t         *dtype.Type
 	committed bool
 	name      string
+	env       *typeEnv // the constructor call; nil for predefined types
 }
 
 type opObj struct {
@@ -84,6 +85,7 @@ type errhObj struct {
 type keyvalObj struct {
 	copyFn, deleteFn unsafe.Pointer
 	extra            unsafe.Pointer
+	win              bool // made by MPI_Win_create_keyval: its callbacks take an MPI_Win
 }
 
 // state is the library's: one MPI process per OS process.
@@ -98,6 +100,8 @@ var state struct {
 	reqs                   table[request]
 	errhs                  table[errhObj]
 	keyvals                table[keyvalObj]
+	infos                  table[infoObj]
+	wins                   table[winObj]
 	spin                   time.Duration // how long a wait polls (mpishim.Spin at Init)
 	bsendBuf               unsafe.Pointer
 	bsendSize              int

@@ -138,11 +138,11 @@ func (b buf) landing() ([]byte, func(n int)) {
 	return tmp, func(n int) { b.t.Unpack(tmp[:min(n, len(tmp))], b.base, b.count) }
 }
 
-func newType(fn string, t *dtype.Type, err error, out *C.MPI_Datatype) C.int {
+func newType(fn string, t *dtype.Type, err error, env *typeEnv, out *C.MPI_Datatype) C.int {
 	if err != nil {
 		return ret(0, fn, err)
 	}
-	*out = C.MPI_Datatype(state.types.add(&typeObj{t: t}))
+	*out = C.MPI_Datatype(state.types.add(&typeObj{t: t, env: env}))
 	return C.MPI_SUCCESS
 }
 
@@ -176,7 +176,7 @@ func MPI_Type_contiguous(count C.int, old C.MPI_Datatype, out *C.MPI_Datatype) C
 	if err == nil {
 		t, err = dtype.Contiguous(int(count), t)
 	}
-	return newType("MPI_Type_contiguous", t, err, out)
+	return newType("MPI_Type_contiguous", t, err, newEnv(C.MPI_COMBINER_CONTIGUOUS, []C.int{count}, nil, old), out)
 }
 
 //export MPI_Type_vector
@@ -185,7 +185,7 @@ func MPI_Type_vector(count, blocklen, stride C.int, old C.MPI_Datatype, out *C.M
 	if err == nil {
 		t, err = dtype.Vector(int(count), int(blocklen), int(stride), t)
 	}
-	return newType("MPI_Type_vector", t, err, out)
+	return newType("MPI_Type_vector", t, err, newEnv(C.MPI_COMBINER_VECTOR, []C.int{count, blocklen, stride}, nil, old), out)
 }
 
 //export MPI_Type_create_hvector
@@ -194,7 +194,7 @@ func MPI_Type_create_hvector(count, blocklen C.int, stride C.MPI_Aint, old C.MPI
 	if err == nil {
 		t, err = dtype.Hvector(int(count), int(blocklen), int64(stride), t)
 	}
-	return newType("MPI_Type_create_hvector", t, err, out)
+	return newType("MPI_Type_create_hvector", t, err, newEnv(C.MPI_COMBINER_HVECTOR, []C.int{count, blocklen}, []C.MPI_Aint{stride}, old), out)
 }
 
 //export MPI_Type_indexed
@@ -203,7 +203,8 @@ func MPI_Type_indexed(count C.int, blocklens, displs C.pdvm_cints, old C.MPI_Dat
 	if err == nil {
 		t, err = dtype.Indexed(ints(blocklens, count), ints(displs, count), t)
 	}
-	return newType("MPI_Type_indexed", t, err, out)
+	return newType("MPI_Type_indexed", t, err,
+		newEnv(C.MPI_COMBINER_INDEXED, append(append([]C.int{count}, cInts(blocklens, count)...), cInts(displs, count)...), nil, old), out)
 }
 
 //export MPI_Type_create_hindexed
@@ -212,7 +213,8 @@ func MPI_Type_create_hindexed(count C.int, blocklens C.pdvm_cints, displs C.pdvm
 	if err == nil {
 		t, err = dtype.Hindexed(ints(blocklens, count), aints(displs, count), t)
 	}
-	return newType("MPI_Type_create_hindexed", t, err, out)
+	return newType("MPI_Type_create_hindexed", t, err,
+		newEnv(C.MPI_COMBINER_HINDEXED, append([]C.int{count}, cInts(blocklens, count)...), cAints(displs, count), old), out)
 }
 
 //export MPI_Type_create_indexed_block
@@ -221,7 +223,8 @@ func MPI_Type_create_indexed_block(count, blocklen C.int, displs C.pdvm_cints, o
 	if err == nil {
 		t, err = dtype.IndexedBlock(int(blocklen), ints(displs, count), t)
 	}
-	return newType("MPI_Type_create_indexed_block", t, err, out)
+	return newType("MPI_Type_create_indexed_block", t, err,
+		newEnv(C.MPI_COMBINER_INDEXED_BLOCK, append([]C.int{count, blocklen}, cInts(displs, count)...), nil, old), out)
 }
 
 //export MPI_Type_create_hindexed_block
@@ -230,7 +233,8 @@ func MPI_Type_create_hindexed_block(count, blocklen C.int, displs C.pdvm_caints,
 	if err == nil {
 		t, err = dtype.HindexedBlock(int(blocklen), aints(displs, count), t)
 	}
-	return newType("MPI_Type_create_hindexed_block", t, err, out)
+	return newType("MPI_Type_create_hindexed_block", t, err,
+		newEnv(C.MPI_COMBINER_HINDEXED_BLOCK, []C.int{count, blocklen}, cAints(displs, count), old), out)
 }
 
 //export MPI_Type_create_struct
@@ -249,7 +253,8 @@ func MPI_Type_create_struct(count C.int, blocklens C.pdvm_cints, displs C.pdvm_c
 		}
 	}
 	t, err := dtype.Struct(ints(blocklens, count), aints(displs, count), ts)
-	return newType("MPI_Type_create_struct", t, err, out)
+	return newType("MPI_Type_create_struct", t, err,
+		newEnv(C.MPI_COMBINER_STRUCT, append([]C.int{count}, cInts(blocklens, count)...), cAints(displs, count), cTypes(types, count)...), out)
 }
 
 //export MPI_Type_create_resized
@@ -258,7 +263,7 @@ func MPI_Type_create_resized(old C.MPI_Datatype, lb, extent C.MPI_Aint, out *C.M
 	if err == nil {
 		t, err = dtype.Resized(t, int64(lb), int64(extent))
 	}
-	return newType("MPI_Type_create_resized", t, err, out)
+	return newType("MPI_Type_create_resized", t, err, newEnv(C.MPI_COMBINER_RESIZED, nil, []C.MPI_Aint{lb, extent}, old), out)
 }
 
 //export MPI_Type_dup
@@ -268,6 +273,7 @@ func MPI_Type_dup(old C.MPI_Datatype, out *C.MPI_Datatype) C.int {
 		return ret(0, "MPI_Type_dup", errf(C.MPI_ERR_TYPE, "invalid datatype %d", old))
 	}
 	dup := *to
+	dup.env = newEnv(C.MPI_COMBINER_DUP, nil, nil, old)
 	*out = C.MPI_Datatype(state.types.add(&dup))
 	return C.MPI_SUCCESS
 }
