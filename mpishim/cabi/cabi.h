@@ -29,8 +29,8 @@ int pdvm_call_win_delete_fn(MPI_Win_delete_attr_function *f, MPI_Win win, int ke
 void pdvm_call_errhandler(MPI_Comm_errhandler_function *f, MPI_Comm comm, int code);
 
 /* long double arithmetic, which Go cannot do: inout[i] = in[i] op inout[i]
- * over n packed elements (pair: long double then int). Returns 0, or -1
- * for an op undefined on the type. */
+ * over n packed elements (pair 1: long double then int; pair 2: long
+ * double _Complex). Returns 0, or -1 for an op undefined on the type. */
 int pdvm_reduce_ld(MPI_Op op, int pair, void *inout, const void *in, int n);
 
 /* The host name for MPI_Get_processor_name. */

@@ -95,6 +95,7 @@ typedef struct MPI_Status {
 #define MPI_2INT ((MPI_Datatype)35)
 #define MPI_SHORT_INT ((MPI_Datatype)36)
 #define MPI_LONG_DOUBLE_INT ((MPI_Datatype)37)
+#define MPI_C_LONG_DOUBLE_COMPLEX ((MPI_Datatype)38)
 
 #define MPI_OP_NULL ((MPI_Op)0)
 #define MPI_MAX ((MPI_Op)1)

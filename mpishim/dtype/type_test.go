@@ -31,6 +31,7 @@ func TestBasicLayout(t *testing.T) {
 		{Bool, 1, 1, 1, 1},
 		{FloatInt, 8, 8, 8, 4}, {DoubleInt, 12, 16, 12, 8}, {LongInt, 12, 16, 12, 8},
 		{TwoInt, 8, 8, 8, 4}, {ShortInt, 6, 8, 8, 4}, {LongDoubleInt, 20, 32, 20, 16},
+		{LongDoubleComplex, 32, 32, 32, 16},
 	}
 	if len(cases) != int(numKinds)-1 {
 		t.Fatalf("table covers %d kinds of %d", len(cases), numKinds-1)
