@@ -184,6 +184,8 @@ typedef struct MPI_Status {
 #define MPI_COMBINER_F90_COMPLEX 17
 #define MPI_COMBINER_F90_INTEGER 18
 #define MPI_COMBINER_RESIZED 19
+#define MPI_ORDER_C 56
+#define MPI_ORDER_FORTRAN 57
 
 /* Error classes. Error codes carry a class in their low 6 bits. */
 #define MPI_SUCCESS 0
@@ -382,6 +384,12 @@ int MPI_Type_create_hindexed_block(int count, int blocklength, const MPI_Aint ar
 int MPI_Type_create_struct(int count, const int array_of_blocklengths[],
                            const MPI_Aint array_of_displacements[], const MPI_Datatype array_of_types[],
                            MPI_Datatype *newtype);
+int MPI_Type_create_subarray(int ndims, const int array_of_sizes[], const int array_of_subsizes[],
+                             const int array_of_starts[], int order, MPI_Datatype oldtype,
+                             MPI_Datatype *newtype);
+int MPI_Type_hvector(int count, int blocklength, MPI_Aint stride, MPI_Datatype oldtype, MPI_Datatype *newtype);
+int MPI_Type_hindexed(int count, const int array_of_blocklengths[], const MPI_Aint array_of_displacements[],
+                      MPI_Datatype oldtype, MPI_Datatype *newtype);
 int MPI_Type_create_resized(MPI_Datatype oldtype, MPI_Aint lb, MPI_Aint extent, MPI_Datatype *newtype);
 int MPI_Type_dup(MPI_Datatype oldtype, MPI_Datatype *newtype);
 int MPI_Type_commit(MPI_Datatype *datatype);
