@@ -74,12 +74,19 @@ fetch() {
     echo "$tarball"
 }
 
-# configure only when the tree is new or mpi.h changed: its checks read
-# mpi.h, and it takes minutes.
+# configure only when the tree is new, mpi.h changed (configure's checks
+# read it) or the options did: it takes minutes. --with-mpi and MPICC
+# name our compiler: test/mpi's configure otherwise takes the first mpicc
+# on PATH (an installed MPICH, say), whatever CC says; the Makefile is
+# checked afterwards, since a suite silently built against another MPI
+# would report that MPI's results as ours.
+confargs=(--with-mpi="$root" MPICC="$root/bin/mpicc" CC="$root/bin/mpicc" --disable-fortran --disable-cxx
+    --disable-romio --disable-spawn --disable-rma --disable-part --enable-threads=single
+    --disable-ft-tests --disable-checkpointing)
 prepare() {
     local tarball=$1 stamp=$build/configured
     local want
-    want=$(cat "$root/include/mpi.h" "$0" | sha256sum | cut -d' ' -f1)
+    want=$( (cat "$root/include/mpi.h"; echo "${confargs[*]}") | sha256sum | cut -d' ' -f1)
     if [ -s "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -f "$src/Makefile" ]; then
         return
     fi
@@ -88,9 +95,10 @@ prepare() {
     log "unpacking test/mpi"
     tar -xJf "$tarball" -C "$build" "mpich-$ver/test/mpi"
     log "configuring test/mpi with CC=$root/bin/mpicc (a few minutes)"
-    (cd "$src" && ./configure CC="$root/bin/mpicc" --disable-fortran --disable-cxx --disable-romio \
-        --disable-spawn --disable-rma --disable-part --enable-threads=single --disable-ft-tests \
-        --disable-checkpointing >"$build/configure.log" 2>&1) || die "configure failed; see $build/configure.log"
+    (cd "$src" && PATH="$root/bin:$PATH" ./configure "${confargs[@]}" >"$build/configure.log" 2>&1) ||
+        die "configure failed; see $build/configure.log"
+    grep -qx "CC = $root/bin/mpicc" "$src/Makefile" ||
+        die "configure chose another compiler: $(grep -m1 '^CC =' "$src/Makefile")"
     log "building the harness (util, dtpools)"
     make -C "$src/util" >"$build/util.log" 2>&1 || die "util did not build; see $build/util.log"
     make -C "$src/dtpools" >"$build/dtpools.log" 2>&1 || die "dtpools did not build; see $build/dtpools.log"
