@@ -35,7 +35,9 @@ func MPI_Comm_dup(comm C.MPI_Comm, out *C.MPI_Comm) C.int {
 	if rc := newComm("MPI_Comm_dup", comm, c, err, out); rc != C.MPI_SUCCESS {
 		return rc
 	}
-	if err := copyAttrs(comm, co, state.comms.get(int32(*out))); err != nil {
+	dup := state.comms.get(int32(*out))
+	dup.hints = slices.Clone(co.hints) // MPI_Comm_dup keeps the hints too
+	if err := copyAttrs(comm, co, dup); err != nil {
 		return ret(comm, "MPI_Comm_dup", err)
 	}
 	return C.MPI_SUCCESS

@@ -60,6 +60,7 @@ type commObj struct {
 	attrs  map[int32]unsafe.Pointer
 	name   string
 	parent int32 // for Comm_compare: the communicator this one was duplicated from, or 0
+	hints  []infoEntry // set by MPI_Comm_set_info, returned by MPI_Comm_get_info
 }
 
 // groupObj is an ordered set of world ranks.
