@@ -59,7 +59,7 @@ type commObj struct {
 	errh   int32 // 0: whatever MPI_COMM_WORLD has (see errhOf)
 	attrs  map[int32]unsafe.Pointer
 	name   string
-	parent int32 // for Comm_compare: the communicator this one was duplicated from, or 0
+	parent int32       // for Comm_compare: the communicator this one was duplicated from, or 0
 	hints  []infoEntry // set by MPI_Comm_set_info, returned by MPI_Comm_get_info
 }
 
