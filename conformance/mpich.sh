@@ -123,6 +123,10 @@ record() { printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$results"; }
 
 runall() {
     : >"$results"
+    # The report names the library the runs used, not whatever HEAD is
+    # when it is written.
+    printf '%s%s\n' "$(git -C "$root" rev-parse --short HEAD)" \
+        "$(git -C "$root" diff --quiet HEAD -- mpishim || echo ' (with uncommitted changes)')" >"$build/commit"
     mkdir -p "$logs"
     local dir
     for dir in $DIRS; do
@@ -205,7 +209,7 @@ report() {
         echo
         echo "- Date: $(date -u '+%Y-%m-%d %H:%M UTC')"
         echo "- Machine: $host, $cpus cores, shared with other work while it ran"
-        echo "- p2pdvm: $(git -C "$root" rev-parse --short HEAD)$(git -C "$root" diff --quiet HEAD -- mpishim || echo ' (with uncommitted changes)')"
+        echo "- p2pdvm: $(cat "$build/commit" 2>/dev/null || echo unknown)"
         [ -z "$ONLY" ] || echo "- Only tests matching \`$ONLY\`"
         echo
         echo "A run passes when it exits 0 and prints \"No Errors\". Counts are of programs for"
