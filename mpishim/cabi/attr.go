@@ -24,6 +24,7 @@ func init() {
 	predefinedAttrs[C.MPI_IO] = C.MPI_ANY_SOURCE // every process can do I/O
 	predefinedAttrs[C.MPI_WTIME_IS_GLOBAL] = 0
 	predefinedAttrs[C.MPI_APPNUM] = 0
+	predefinedAttrs[C.MPI_LASTUSEDCODE] = C.MPI_ERR_LASTCODE // grows with MPI_Add_error_code
 }
 
 func keyvalOf(key C.int) (*keyvalObj, error) {
@@ -130,10 +131,10 @@ func MPI_Comm_get_attr(comm C.MPI_Comm, key C.int, val unsafe.Pointer, flag *C.i
 	}
 	out := (*unsafe.Pointer)(val)
 	switch key {
-	case C.MPI_TAG_UB, C.MPI_HOST, C.MPI_IO, C.MPI_WTIME_IS_GLOBAL, C.MPI_APPNUM:
+	case C.MPI_TAG_UB, C.MPI_HOST, C.MPI_IO, C.MPI_WTIME_IS_GLOBAL, C.MPI_APPNUM, C.MPI_LASTUSEDCODE:
 		*out, *flag = unsafe.Pointer(&predefinedAttrs[key]), 1
 		return C.MPI_SUCCESS
-	case C.MPI_UNIVERSE_SIZE, C.MPI_LASTUSEDCODE:
+	case C.MPI_UNIVERSE_SIZE:
 		*flag = 0
 		return C.MPI_SUCCESS
 	}

@@ -120,6 +120,9 @@ func newCode(class int, msg string) int {
 }
 
 func codeString(code int) string {
+	if isAdded(code) {
+		return added.strings[code] // "" until MPI_Add_error_string, as MPI says
+	}
 	if code>>classBits != 0 {
 		if e := ring.msgs[(code>>classBits)%ringSize]; e.code == code {
 			return e.msg
@@ -195,7 +198,7 @@ func fatal(msg string, class int) {
 
 //export MPI_Error_class
 func MPI_Error_class(code C.int, class *C.int) C.int {
-	if code < 0 || code > C.MPI_ERR_LASTCODE {
+	if code < 0 || (code > C.MPI_ERR_LASTCODE && !isAdded(int(code))) {
 		return ret(0, "MPI_Error_class", errf(C.MPI_ERR_ARG, "%d is not an error code", code))
 	}
 	*class = code & (1<<classBits - 1)
