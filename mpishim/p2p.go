@@ -3,6 +3,7 @@ package mpishim
 import (
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/p2pdvm/p2pdvm/peal"
 )
@@ -65,6 +66,7 @@ func ackTag(tag int32) int32 { return -tag - 2 }
 // Request is a pending non-blocking operation. A Request is used by one
 // goroutine at a time.
 type Request struct {
+	mu  sync.Mutex // guards r, st and err against another wait's progress
 	c   *Comm
 	r   *peal.Recv // nil once complete
 	ack bool       // r is a synchronous send's acknowledgement
@@ -98,6 +100,8 @@ var closed = func() chan struct{} { c := make(chan struct{}); close(c); return c
 // Done is closed once Wait would not block, for waiting on several
 // requests at once.
 func (q *Request) Done() <-chan struct{} {
+	q.mu.Lock()
+	defer q.mu.Unlock()
 	if q.r == nil {
 		return closed
 	}
@@ -108,6 +112,8 @@ func (q *Request) Done() <-chan struct{} {
 // request then completes with Status.Cancelled set. Sends have already
 // left and cannot be cancelled. It reports whether it cancelled.
 func (q *Request) Cancel() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
 	if q.r == nil || q.ack || !q.c.pr.p.Cancel(q.r) {
 		return false
 	}
@@ -136,32 +142,44 @@ func (c *Comm) Irecv(buf []byte, src, tag int) *Request {
 	if src != AnySource {
 		ws = c.peers()[src]
 	}
-	return &Request{c: c, r: c.pr.p.PostInto(ws, c.ctx, int32(tag), buf), buf: buf, src: ws}
+	q := &Request{c: c, r: c.pr.p.PostInto(ws, c.ctx, int32(tag), buf), buf: buf, src: ws}
+	if !q.tryComplete() { // a synchronous message already here is acknowledged now
+		c.pr.pending.add(q)
+	}
+	return q
 }
 
 // Wait blocks until the request completes. It may be called again and
 // returns the same result.
 func (q *Request) Wait() (Status, error) {
-	if q.r != nil {
-		m, err := q.c.pr.wait(q.r, q.src)
-		q.complete(m, err)
+	q.mu.Lock()
+	r := q.r
+	q.mu.Unlock()
+	if r != nil {
+		m, err := q.c.pr.wait(r, q.src)
+		q.mu.Lock()
+		if q.r != nil { // else another wait's progress completed it
+			q.complete(m, err)
+		}
+		q.mu.Unlock()
 	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
 	return q.st, q.err
 }
 
 // Test reports whether the request has completed, without blocking.
 func (q *Request) Test() (Status, bool, error) {
-	if q.r != nil {
-		m, ok, err := q.r.Test()
-		if !ok {
-			return Status{}, false, nil
-		}
-		q.complete(m, err)
+	if !q.tryComplete() {
+		return Status{}, false, nil
 	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
 	return q.st, true, q.err
 }
 
-// complete copies a received message into the request's buffer.
+// complete copies a received message into the request's buffer; q.mu is
+// held.
 func (q *Request) complete(m peal.Message, err error) {
 	q.r = nil
 	if err != nil {
