@@ -49,7 +49,6 @@ func (c *Comm) Quiet() {
 	}
 }
 
-
 // SetWait sets how this process waits: poll for up to spin (0: never)
 // before sleeping, and, with yield, let other goroutines run now and then
 // while polling. The C library turns yield off: its calling thread holds
