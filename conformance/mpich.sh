@@ -74,8 +74,11 @@ fetch() {
     echo "$tarball"
 }
 
-# configure only when the tree is new, mpi.h changed (configure's checks
-# read it) or the options did: it takes minutes. --with-mpi and MPICC
+# configure only when the tree is new, or what its checks read changed:
+# the options, and of mpi.h only the version and the MPICH and
+# MPI_INTEGER16 names (test/mpi's configure asks the MPI version, whether
+# it is MPICH, and for MPI_INTEGER16). New functions in mpi.h need no new
+# configure; it takes minutes. --with-mpi and MPICC
 # name our compiler: test/mpi's configure otherwise takes the first mpicc
 # on PATH (an installed MPICH, say), whatever CC says; the Makefile is
 # checked afterwards, since a suite silently built against another MPI
@@ -86,7 +89,8 @@ confargs=(--with-mpi="$root" MPICC="$root/bin/mpicc" CC="$root/bin/mpicc" --disa
 prepare() {
     local tarball=$1 stamp=$build/configured
     local want
-    want=$( (cat "$root/include/mpi.h"; echo "${confargs[*]}") | sha256sum | cut -d' ' -f1)
+    want=$( (grep -E 'MPI_VERSION|MPI_SUBVERSION|MPICH|MPI_INTEGER16' "$root/include/mpi.h"; echo "${confargs[*]}") |
+        sha256sum | cut -d' ' -f1)
     if [ -s "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -f "$src/Makefile" ]; then
         return
     fi
