@@ -119,3 +119,10 @@ func (pr *process) sleep(r *peal.Recv, block func(func())) (peal.Message, error)
 		block(func() { reflect.Select(cases) })
 	}
 }
+
+// Progress completes the process's pending receives that have matched
+// (acknowledging synchronous sends) and returns the Done channels of
+// those still pending, for callers that wait on requests by selecting on
+// their Done channels (the C library's MPI_Waitany and MPI_Test): they
+// must wake on these too and call Progress again.
+func (c *Comm) Progress() []<-chan struct{} { return c.pr.progress() }

@@ -54,6 +54,7 @@ func (r *request) complete(block bool) (st mpishim.Status, ok bool, err error) {
 		st, err = r.q.Wait()
 	} else {
 		state.world.Poll() // MPI_Test is how many programs make progress
+		state.world.Progress()
 		if st, ok, err = r.q.Test(); !ok {
 			return st, false, nil
 		}
@@ -301,6 +302,7 @@ func anyDone(hs []C.MPI_Request, block bool) int {
 	deadline := time.Now().Add(state.spin)
 	for {
 		state.world.Poll()
+		state.world.Progress()
 		if chosen, _, _ := reflect.Select(cases); chosen < len(idx) {
 			return idx[chosen]
 		}
@@ -311,10 +313,21 @@ func anyDone(hs []C.MPI_Request, block bool) int {
 			break
 		}
 	}
+	// Sleep until one of ours completes, waking also when one of the
+	// process's other pending receives matches, to acknowledge it (see
+	// mpishim's progress.go).
 	cases = cases[:len(idx)]
-	var chosen int
-	state.world.Block(func() { chosen, _, _ = reflect.Select(cases) })
-	return idx[chosen]
+	for {
+		all := cases
+		for _, d := range state.world.Progress() {
+			all = append(all, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(d)})
+		}
+		var chosen int
+		state.world.Block(func() { chosen, _, _ = reflect.Select(all) })
+		if chosen < len(idx) {
+			return idx[chosen]
+		}
+	}
 }
 
 func waitAny(fn string, n C.int, hs *C.MPI_Request, index *C.int, flag *C.int, status *C.MPI_Status, block bool) C.int {

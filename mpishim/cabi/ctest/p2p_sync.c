@@ -3,7 +3,8 @@
  * not once the receiver waits for it (MPI-3.1 3.4): Irecv from self then
  * Ssend to self; every rank Irecv from its left, Ssend to its right, then
  * Wait (a ring that deadlocks if acknowledgements wait for the Wait); and
- * the same with Issend + Waitall over both requests. */
+ * the same with Issend + Waitall over both requests; Waitany and a Test
+ * loop over the Issend alone, with the receive waited for afterwards. */
 #include "ctest.h"
 
 int main(int argc, char **argv)
@@ -39,6 +40,22 @@ int main(int argc, char **argv)
     CHECK_MPI(MPI_Irecv(&in, 1, MPI_INT, left, 3, MPI_COMM_WORLD, &rq[0]));
     CHECK_MPI(MPI_Waitall(2, rq, MPI_STATUSES_IGNORE));
     CHECK(in == left, "issend ring: got %d", in);
+
+    for (i = 0; i < 2; i++) { /* 0: Waitany, 1: a Test loop */
+        int idx = -1, flag = 0;
+        in = -1;
+        CHECK_MPI(MPI_Irecv(&in, 1, MPI_INT, left, 4, MPI_COMM_WORLD, &rq[0]));
+        CHECK_MPI(MPI_Issend(&out, 1, MPI_INT, right, 4, MPI_COMM_WORLD, &rq[1]));
+        if (i == 0) {
+            CHECK_MPI(MPI_Waitany(1, &rq[1], &idx, MPI_STATUS_IGNORE));
+            CHECK(idx == 0, "waitany index %d", idx);
+        } else {
+            while (!flag)
+                CHECK_MPI(MPI_Test(&rq[1], &flag, MPI_STATUS_IGNORE));
+        }
+        CHECK_MPI(MPI_Wait(&rq[0], MPI_STATUS_IGNORE));
+        CHECK(in == left, "round %d: got %d", i, in);
+    }
     {
         int rc = ctest_finish();
         MPI_Finalize();
