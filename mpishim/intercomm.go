@@ -3,6 +3,7 @@ package mpishim
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 )
 
@@ -365,11 +366,12 @@ func (c *Comm) CreateGroup(group []int) (*Comm, error) {
 	return c.pr.newComm(group, me, free[0]), nil
 }
 
-// CreateFrom is MPI_Comm_create: group (world ranks, every member passing
-// the same) must be within c's (local) group. On an intracommunicator it
-// is a split in which the group's members take color 0, ordered by their
-// rank in the group; on an intercommunicator see interCreate. Callers not
-// in group get nil.
+// CreateFrom is MPI_Comm_create: group (world ranks) must be within c's
+// (local) group. On an intracommunicator it is a split in which each
+// member takes its group's lowest world rank as color, ordered by rank in
+// the group: since MPI-2.2 processes may pass different groups as long as
+// they are disjoint, and each gets the communicator of its own. On an
+// intercommunicator see interCreate. Callers not in group get nil.
 func (c *Comm) CreateFrom(group []int) (*Comm, error) {
 	for _, w := range group {
 		if w < 0 || w >= c.pr.p.Size() || c.commRank(w) < 0 {
@@ -382,7 +384,7 @@ func (c *Comm) CreateFrom(group []int) (*Comm, error) {
 	color, key := Undefined, 0
 	for i, w := range group {
 		if w == c.ranks[c.rank] {
-			color, key = 0, i
+			color, key = slices.Min(group), i
 		}
 	}
 	return c.Split(color, key)

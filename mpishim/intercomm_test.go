@@ -127,3 +127,23 @@ func TestCreateGroup(t *testing.T) {
 		return w.Barrier()
 	})
 }
+
+// MPI-2.2: one MPI_Comm_create call may build several communicators from
+// disjoint groups, each process passing its own.
+func TestCreateFromDisjointGroups(t *testing.T) {
+	run(t, 5, func(w *mpishim.Comm) error {
+		odd, even := []int{1, 3}, []int{4, 2, 0}
+		mine := even
+		if w.Rank()%2 == 1 {
+			mine = odd
+		}
+		c, err := w.CreateFrom(mine)
+		if err != nil {
+			return err
+		}
+		if c.Size() != len(mine) || c.Rank() != slices.Index(mine, w.Rank()) {
+			return fmt.Errorf("rank %d of %d, want %d of %d", c.Rank(), c.Size(), slices.Index(mine, w.Rank()), len(mine))
+		}
+		return c.Barrier()
+	})
+}
