@@ -7,6 +7,9 @@ package main
 import "C"
 
 import (
+	"cmp"
+	"maps"
+	"slices"
 	"unsafe"
 
 	"github.com/p2pdvm/p2pdvm/mpishim"
@@ -108,10 +111,7 @@ func MPI_Comm_set_attr(comm C.MPI_Comm, key C.int, val unsafe.Pointer) C.int {
 			return ret(comm, "MPI_Comm_set_attr", err)
 		}
 	}
-	if co.attrs == nil {
-		co.attrs = map[int32]unsafe.Pointer{}
-	}
-	co.attrs[int32(key)] = val
+	co.setAttr(int32(key), val)
 	return C.MPI_SUCCESS
 }
 
@@ -190,12 +190,26 @@ func dropAttr(attrs map[int32]unsafe.Pointer, key int32, call func(fn, val, extr
 	return nil
 }
 
+// attrSeq counts attribute settings, for commObj.setAt.
+var attrSeq uint64
+
+func (co *commObj) setAttr(key int32, val unsafe.Pointer) {
+	if co.attrs == nil {
+		co.attrs, co.setAt = map[int32]unsafe.Pointer{}, map[int32]uint64{}
+	}
+	attrSeq++
+	co.attrs[key], co.setAt[key] = val, attrSeq
+}
+
+// deleteAllAttrs deletes comm's attributes, the last set first.
 func deleteAllAttrs(comm C.MPI_Comm) error {
 	co := state.comms.get(int32(comm))
 	if co == nil {
 		return nil
 	}
-	for key := range co.attrs {
+	keys := slices.Collect(maps.Keys(co.attrs))
+	slices.SortFunc(keys, func(a, b int32) int { return cmp.Compare(co.setAt[b], co.setAt[a]) })
+	for _, key := range keys {
 		if err := deleteAttr(comm, co, key); err != nil {
 			return err
 		}
@@ -218,10 +232,7 @@ func copyAttrs(old C.MPI_Comm, from, to *commObj) error {
 			return errf(int(rc)&(1<<classBits-1), "the copy callback of key %d failed with %d", key, rc)
 		}
 		if flag != 0 {
-			if to.attrs == nil {
-				to.attrs = map[int32]unsafe.Pointer{}
-			}
-			to.attrs[key] = out
+			to.setAttr(key, out)
 		}
 	}
 	return nil

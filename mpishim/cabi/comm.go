@@ -35,9 +35,7 @@ func MPI_Comm_dup(comm C.MPI_Comm, out *C.MPI_Comm) C.int {
 	if rc := newComm("MPI_Comm_dup", comm, c, err, out); rc != C.MPI_SUCCESS {
 		return rc
 	}
-	dup := state.comms.get(int32(*out))
-	dup.hints = slices.Clone(co.hints) // MPI_Comm_dup keeps the hints too
-	if err := copyAttrs(comm, co, dup); err != nil {
+	if err := copyAttrs(comm, co, state.comms.get(int32(*out))); err != nil {
 		return ret(comm, "MPI_Comm_dup", err)
 	}
 	return C.MPI_SUCCESS

@@ -10,55 +10,39 @@ import (
 	"slices"
 )
 
-// Communicator hints (MPI-3.1 §6.4.4) and MPI_Comm_split_type. The
-// library acts on no hint; it keeps the ones set so that Comm_get_info
-// returns them, as MPICH does.
+// Communicator hints (MPI-3.1 §6.4.4). The library acts on no hint, and
+// MPI_Comm_get_info returns "the hints actually used by the system", so
+// an empty info object, whatever was set.
 
 //export MPI_Comm_set_info
 func MPI_Comm_set_info(comm C.MPI_Comm, info C.MPI_Info) C.int {
-	co, err := commOf(comm)
-	if err != nil {
-		return ret(comm, "MPI_Comm_set_info", err)
+	_, err := commOf(comm)
+	if err == nil {
+		_, err = infoOf(info)
 	}
-	o, err := infoOf(info)
-	if err != nil {
-		return ret(comm, "MPI_Comm_set_info", err)
-	}
-	co.hints = slices.Clone(o.entries)
-	return C.MPI_SUCCESS
+	return ret(comm, "MPI_Comm_set_info", err)
 }
 
 // MPI_Comm_get_info returns a new info object, which the caller frees.
 //
 //export MPI_Comm_get_info
 func MPI_Comm_get_info(comm C.MPI_Comm, info *C.MPI_Info) C.int {
-	co, err := commOf(comm)
-	if err != nil {
+	if _, err := commOf(comm); err != nil {
 		return ret(comm, "MPI_Comm_get_info", err)
 	}
-	*info = C.MPI_Info(state.infos.add(&infoObj{entries: slices.Clone(co.hints)}))
+	*info = C.MPI_Info(state.infos.add(&infoObj{}))
 	return C.MPI_SUCCESS
 }
 
-// MPI_Comm_dup_with_info is MPI_Comm_dup (attributes copied) whose
-// hints are info's instead of comm's.
+// MPI_Comm_dup_with_info is MPI_Comm_dup (attributes copied) with info's
+// hints, which, as all hints, the library does not act on.
 //
 //export MPI_Comm_dup_with_info
 func MPI_Comm_dup_with_info(comm C.MPI_Comm, info C.MPI_Info, out *C.MPI_Comm) C.int {
-	o, err := infoOf(info)
-	if err != nil && info != C.MPI_INFO_NULL {
+	if err := infoOK(info); err != nil {
 		return ret(comm, "MPI_Comm_dup_with_info", err)
 	}
-	if rc := MPI_Comm_dup(comm, out); rc != C.MPI_SUCCESS {
-		return rc
-	}
-	if no := state.comms.get(int32(*out)); no != nil {
-		no.hints = nil
-		if o != nil {
-			no.hints = slices.Clone(o.entries)
-		}
-	}
-	return C.MPI_SUCCESS
+	return MPI_Comm_dup(comm, out)
 }
 
 // MPI_Comm_split_type with MPI_COMM_TYPE_SHARED groups the processes
