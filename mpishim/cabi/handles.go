@@ -55,14 +55,14 @@ func (t *table[T]) del(h int32) {
 }
 
 type commObj struct {
-	c      *mpishim.Comm
-	errh   int32 // 0: whatever MPI_COMM_WORLD has (see errhOf)
-	attrs  map[int32]unsafe.Pointer
+	c     *mpishim.Comm
+	errh  int32 // 0: whatever MPI_COMM_WORLD has (see errhOf)
+	attrs map[int32]unsafe.Pointer
 	// setAt orders the attributes by when they were set: MPI_Finalize
 	// deletes those of MPI_COMM_SELF last set first (MPI-3.1 8.7.1).
-	setAt map[int32]uint64
+	setAt  map[int32]uint64
 	name   string
-	parent int32       // for Comm_compare: the communicator this one was duplicated from, or 0
+	parent int32 // for Comm_compare: the communicator this one was duplicated from, or 0
 }
 
 // groupObj is an ordered set of world ranks.
