@@ -9,7 +9,7 @@ HEAT_REF := 592716.52687308204
 # report "context deadline exceeded" as a failure, which makes CI flaky.
 FUZZTIME ?= 300000x
 
-.PHONY: all build lib demo test test-unit test-race test-churn fuzz bench clean
+.PHONY: all build lib demo test test-unit test-race test-churn fuzz bench mpich-suite clean
 
 all: build
 
@@ -56,6 +56,13 @@ fuzz:
 
 bench:
 	bash bench/run.sh
+
+# MPICH's own test suite (test/mpi of MPICH 4.0.2), compiled unchanged with
+# p2pdvm mpicc and run with p2pdvm run; writes docs/CONFORMANCE.md. Not part
+# of `make test`: it downloads ~21 MB and runs for an hour or more.
+# DIRS=, ONLY=, TIMEOUT= narrow or stretch it (see conformance/mpich.sh).
+mpich-suite: build
+	bash conformance/mpich.sh
 
 clean:
 	rm -rf $(BIN) lib include bench/build

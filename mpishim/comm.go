@@ -52,6 +52,9 @@ type Comm struct {
 	index []int32 // world rank -> comm rank or -1; nil when ranks is the identity
 	rank  int
 	ctx   uint32 // point to point context; ctx+1 carries the collectives
+	// inter is set on an intercommunicator only: its remote group, which
+	// point to point ranks name (see intercomm.go).
+	inter *interPart
 }
 
 // process is what the communicators of one process share.
@@ -64,6 +67,7 @@ type process struct {
 	finalized bool
 	spin      atomic.Int64 // nanoseconds; see SetWait (read on every wait)
 	yield     atomic.Bool
+	pending   pending // receives not yet complete (progress.go)
 }
 
 // The world uses contexts 0 and 1, Self 2 and 3.
@@ -214,7 +218,7 @@ func (c *Comm) checkRank(r int, what string) error {
 // the wildcards are allowed.
 func (c *Comm) checkSrcTag(src, tag int) error {
 	if src != AnySource {
-		if err := c.checkRank(src, "source"); err != nil {
+		if err := c.checkPeer(src, "source"); err != nil {
 			return err
 		}
 	}

@@ -3,6 +3,7 @@ package mpishim
 import (
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/p2pdvm/p2pdvm/peal"
 )
@@ -10,13 +11,13 @@ import (
 // Send sends buf to rank dst with tag (0 to TagUB). It returns once buf
 // may be reused, which is at once: the runtime copies and buffers.
 func (c *Comm) Send(buf []byte, dst, tag int) error {
-	if err := c.checkRank(dst, "destination"); err != nil {
+	if err := c.checkPeer(dst, "destination"); err != nil {
 		return err
 	}
 	if err := checkTag(tag); err != nil {
 		return err
 	}
-	if err := c.pr.p.Send(c.ranks[dst], c.ctx, int32(tag), buf); err != nil {
+	if err := c.pr.p.Send(c.peers()[dst], c.ctx, int32(tag), buf); err != nil {
 		return fmt.Errorf("mpishim: send to rank %d tag %d: %w", dst, tag, err)
 	}
 	return nil
@@ -43,18 +44,19 @@ func (c *Comm) Ssend(buf []byte, dst, tag int) error {
 // destination with one tag are matched in the order they were sent, so
 // their acknowledgements cannot be confused.
 func (c *Comm) Issend(buf []byte, dst, tag int) *Request {
-	if err := c.checkRank(dst, "destination"); err != nil {
+	if err := c.checkPeer(dst, "destination"); err != nil {
 		return failed(c, err)
 	}
 	if err := checkTag(tag); err != nil {
 		return failed(c, err)
 	}
-	ack := c.pr.p.Post(c.ranks[dst], c.ctx+1, ackTag(int32(tag)))
-	if err := c.pr.p.Send(c.ranks[dst], c.ctx|peal.SyncCtx, int32(tag), buf); err != nil {
+	w := c.peers()[dst]
+	ack := c.pr.p.Post(w, c.ctx+1, ackTag(int32(tag)))
+	if err := c.pr.p.Send(w, c.ctx|peal.SyncCtx, int32(tag), buf); err != nil {
 		c.pr.p.Cancel(ack)
 		return failed(c, fmt.Errorf("mpishim: ssend to rank %d tag %d: %w", dst, tag, err))
 	}
-	return &Request{c: c, r: ack, ack: true, src: c.ranks[dst]}
+	return &Request{c: c, r: ack, ack: true, src: w}
 }
 
 // ackTag maps a user tag (0 to TagUB) to a negative tag, distinct from
@@ -64,6 +66,7 @@ func ackTag(tag int32) int32 { return -tag - 2 }
 // Request is a pending non-blocking operation. A Request is used by one
 // goroutine at a time.
 type Request struct {
+	mu  sync.Mutex // guards r, st and err against another wait's progress
 	c   *Comm
 	r   *peal.Recv // nil once complete
 	ack bool       // r is a synchronous send's acknowledgement
@@ -97,6 +100,8 @@ var closed = func() chan struct{} { c := make(chan struct{}); close(c); return c
 // Done is closed once Wait would not block, for waiting on several
 // requests at once.
 func (q *Request) Done() <-chan struct{} {
+	q.mu.Lock()
+	defer q.mu.Unlock()
 	if q.r == nil {
 		return closed
 	}
@@ -107,6 +112,8 @@ func (q *Request) Done() <-chan struct{} {
 // request then completes with Status.Cancelled set. Sends have already
 // left and cannot be cancelled. It reports whether it cancelled.
 func (q *Request) Cancel() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
 	if q.r == nil || q.ack || !q.c.pr.p.Cancel(q.r) {
 		return false
 	}
@@ -133,34 +140,46 @@ func (c *Comm) Irecv(buf []byte, src, tag int) *Request {
 	}
 	ws := src
 	if src != AnySource {
-		ws = c.ranks[src]
+		ws = c.peers()[src]
 	}
-	return &Request{c: c, r: c.pr.p.PostInto(ws, c.ctx, int32(tag), buf), buf: buf, src: ws}
+	q := &Request{c: c, r: c.pr.p.PostInto(ws, c.ctx, int32(tag), buf), buf: buf, src: ws}
+	if !q.tryComplete() { // a synchronous message already here is acknowledged now
+		c.pr.pending.add(q)
+	}
+	return q
 }
 
 // Wait blocks until the request completes. It may be called again and
 // returns the same result.
 func (q *Request) Wait() (Status, error) {
-	if q.r != nil {
-		m, err := q.c.pr.wait(q.r, q.src)
-		q.complete(m, err)
+	q.mu.Lock()
+	r := q.r
+	q.mu.Unlock()
+	if r != nil {
+		m, err := q.c.pr.wait(r, q.src)
+		q.mu.Lock()
+		if q.r != nil { // else another wait's progress completed it
+			q.complete(m, err)
+		}
+		q.mu.Unlock()
 	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
 	return q.st, q.err
 }
 
 // Test reports whether the request has completed, without blocking.
 func (q *Request) Test() (Status, bool, error) {
-	if q.r != nil {
-		m, ok, err := q.r.Test()
-		if !ok {
-			return Status{}, false, nil
-		}
-		q.complete(m, err)
+	if !q.tryComplete() {
+		return Status{}, false, nil
 	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
 	return q.st, true, q.err
 }
 
-// complete copies a received message into the request's buffer.
+// complete copies a received message into the request's buffer; q.mu is
+// held.
 func (q *Request) complete(m peal.Message, err error) {
 	q.r = nil
 	if err != nil {
@@ -175,7 +194,7 @@ func (q *Request) complete(m peal.Message, err error) {
 			q.err = fmt.Errorf("mpishim: acknowledge a synchronous send: %w", err)
 		}
 	}
-	q.st = Status{Source: q.c.commRank(m.Src), Tag: int(m.Tag), Count: len(m.Data)}
+	q.st = Status{Source: q.c.peerRank(m.Src), Tag: int(m.Tag), Count: len(m.Data)}
 	if len(m.Data) == 0 || len(q.buf) == 0 || &m.Data[0] != &q.buf[0] {
 		copy(q.buf, m.Data) // not already received in place
 	}
@@ -225,7 +244,7 @@ func (c *Comm) probe(src, tag int, block bool) (Status, bool, error) {
 	}
 	ws := src
 	if src != AnySource {
-		ws = c.ranks[src]
+		ws = c.peers()[src]
 	}
 	m, ok, err := c.pr.p.Probe(ws, c.ctx, int32(tag), block)
 	if err != nil {
@@ -234,5 +253,5 @@ func (c *Comm) probe(src, tag int, block bool) (Status, bool, error) {
 	if !ok {
 		return Status{}, false, nil
 	}
-	return Status{Source: c.commRank(m.Src), Tag: int(m.Tag), Count: len(m.Data)}, true, nil
+	return Status{Source: c.peerRank(m.Src), Tag: int(m.Tag), Count: len(m.Data)}, true, nil
 }

@@ -38,6 +38,9 @@ func (pr *process) claim(ctx uint32) error {
 // Dup returns a communicator with the same members and ranks as c and a
 // message space of its own (MPI_Comm_dup). It is collective over c.
 func (c *Comm) Dup() (*Comm, error) {
+	if c.inter != nil {
+		return c.interDup()
+	}
 	ctx := []uint32{0}
 	if err := AllreduceT(c, []uint32{c.pr.nextFree()}, ctx, Max); err != nil {
 		return nil, fmt.Errorf("mpishim: dup: %w", err)
@@ -48,7 +51,8 @@ func (c *Comm) Dup() (*Comm, error) {
 	return &Comm{pr: c.pr, ranks: c.ranks, index: c.index, rank: c.rank, ctx: ctx[0]}, nil
 }
 
-// Split partitions c (MPI_Comm_split): members that pass the same color
+// Split partitions c (MPI_Comm_split; see interSplit for an
+// intercommunicator): members that pass the same color
 // form a new communicator, ranked by key and then by rank in c. A member
 // that passes Undefined gets nil. It is collective over c; one Allgather
 // carries every member's color, key and next free context id. All the new
@@ -57,6 +61,9 @@ func (c *Comm) Dup() (*Comm, error) {
 func (c *Comm) Split(color, key int) (*Comm, error) {
 	if color < 0 && color != Undefined {
 		return nil, fmt.Errorf("mpishim: split: color %d is negative and not Undefined", color)
+	}
+	if c.inter != nil {
+		return c.interSplit(color, key)
 	}
 	n := c.Size()
 	all := make([]int64, 3*n)

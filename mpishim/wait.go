@@ -49,12 +49,6 @@ func (c *Comm) Quiet() {
 	}
 }
 
-// sleepOn waits for r with the endpoint's readers armed.
-func sleepOn(e endpoint, r *peal.Recv) (m peal.Message, err error) {
-	e.Block(func() { m, err = r.Wait() })
-	return m, err
-}
-
 // SetWait sets how this process waits: poll for up to spin (0: never)
 // before sleeping, and, with yield, let other goroutines run now and then
 // while polling. The C library turns yield off: its calling thread holds
@@ -72,13 +66,14 @@ func (pr *process) wait(r *peal.Recv, src int) (peal.Message, error) {
 	spin, yield := time.Duration(pr.spin.Load()), pr.yield.Load()
 	e, ok := pr.p.(endpoint)
 	if !ok {
-		return r.Wait()
+		return pr.sleep(r, func(f func()) { f() })
 	}
 	if m, done, err := r.Test(); done {
+		pr.progress()
 		return m, err
 	}
 	if spin <= 0 || !e.Polled(src) || e.LocalRanks() > runtime.NumCPU() {
-		return sleepOn(e, r)
+		return pr.sleep(r, e.Block)
 	}
 	// Each poll is a system call, which costs a lot under some hypervisors
 	// and slows the rank computing next door: the longer a wait lasts,
@@ -89,12 +84,13 @@ func (pr *process) wait(r *peal.Recv, src int) (peal.Message, error) {
 	gap := time.Duration(0)
 	for i := 1; ; i++ {
 		e.Poll()
+		pr.progress()
 		if m, done, err := r.Test(); done {
 			return m, err
 		}
 		now := time.Now()
 		if now.After(deadline) {
-			return sleepOn(e, r)
+			return pr.sleep(r, e.Block)
 		}
 		if yield && i%64 == 0 {
 			runtime.Gosched()

@@ -7,6 +7,9 @@ package main
 import "C"
 
 import (
+	"cmp"
+	"maps"
+	"slices"
 	"unsafe"
 
 	"github.com/p2pdvm/p2pdvm/mpishim"
@@ -24,6 +27,7 @@ func init() {
 	predefinedAttrs[C.MPI_IO] = C.MPI_ANY_SOURCE // every process can do I/O
 	predefinedAttrs[C.MPI_WTIME_IS_GLOBAL] = 0
 	predefinedAttrs[C.MPI_APPNUM] = 0
+	predefinedAttrs[C.MPI_LASTUSEDCODE] = C.MPI_ERR_LASTCODE // grows with MPI_Add_error_code
 }
 
 func keyvalOf(key C.int) (*keyvalObj, error) {
@@ -32,6 +36,17 @@ func keyvalOf(key C.int) (*keyvalObj, error) {
 		return nil, errf(C.MPI_ERR_KEYVAL, "invalid attribute key %d", key)
 	}
 	return kv, nil
+}
+
+// keyvalFor is keyvalOf for setting an attribute on a window (win) or a
+// communicator: a key made for the other kind would get callbacks that
+// take the wrong handle.
+func keyvalFor(key C.int, win bool) (*keyvalObj, error) {
+	kv, err := keyvalOf(key)
+	if err == nil && kv.win != win {
+		err = errf(C.MPI_ERR_KEYVAL, "attribute key %d was made for another kind of object", key)
+	}
+	return kv, err
 }
 
 //export MPI_Comm_create_keyval
@@ -72,6 +87,13 @@ func keyInUse(key int32) bool {
 			}
 		}
 	}
+	for _, w := range state.wins.items {
+		if w != nil {
+			if _, ok := w.attrs[key]; ok {
+				return true
+			}
+		}
+	}
 	return false
 }
 
@@ -81,7 +103,7 @@ func MPI_Comm_set_attr(comm C.MPI_Comm, key C.int, val unsafe.Pointer) C.int {
 	if err != nil {
 		return ret(comm, "MPI_Comm_set_attr", err)
 	}
-	if _, err := keyvalOf(key); err != nil {
+	if _, err := keyvalFor(key, false); err != nil {
 		return ret(comm, "MPI_Comm_set_attr", err)
 	}
 	if _, ok := co.attrs[int32(key)]; ok {
@@ -89,10 +111,7 @@ func MPI_Comm_set_attr(comm C.MPI_Comm, key C.int, val unsafe.Pointer) C.int {
 			return ret(comm, "MPI_Comm_set_attr", err)
 		}
 	}
-	if co.attrs == nil {
-		co.attrs = map[int32]unsafe.Pointer{}
-	}
-	co.attrs[int32(key)] = val
+	co.setAttr(int32(key), val)
 	return C.MPI_SUCCESS
 }
 
@@ -112,10 +131,10 @@ func MPI_Comm_get_attr(comm C.MPI_Comm, key C.int, val unsafe.Pointer, flag *C.i
 	}
 	out := (*unsafe.Pointer)(val)
 	switch key {
-	case C.MPI_TAG_UB, C.MPI_HOST, C.MPI_IO, C.MPI_WTIME_IS_GLOBAL, C.MPI_APPNUM:
+	case C.MPI_TAG_UB, C.MPI_HOST, C.MPI_IO, C.MPI_WTIME_IS_GLOBAL, C.MPI_APPNUM, C.MPI_LASTUSEDCODE:
 		*out, *flag = unsafe.Pointer(&predefinedAttrs[key]), 1
 		return C.MPI_SUCCESS
-	case C.MPI_UNIVERSE_SIZE, C.MPI_LASTUSEDCODE:
+	case C.MPI_UNIVERSE_SIZE:
 		*flag = 0
 		return C.MPI_SUCCESS
 	}
@@ -153,23 +172,44 @@ func MPI_Attr_delete(comm C.MPI_Comm, key C.int) C.int { return MPI_Comm_delete_
 // deleteAttr runs the key's delete callback and removes the attribute; a
 // callback that fails leaves it in place, as MPI says.
 func deleteAttr(comm C.MPI_Comm, co *commObj, key int32) error {
+	return dropAttr(co.attrs, key, func(fn, val, extra unsafe.Pointer) C.int {
+		return C.pdvm_call_delete_fn((*C.MPI_Comm_delete_attr_function)(fn), comm, C.int(key), val, extra)
+	})
+}
+
+// dropAttr removes attribute key from attrs after its keyval's delete
+// callback, made by call (which knows the object's kind), succeeded.
+func dropAttr(attrs map[int32]unsafe.Pointer, key int32, call func(fn, val, extra unsafe.Pointer) C.int) error {
 	kv := state.keyvals.get(key)
 	if kv != nil && kv.deleteFn != nil {
-		rc := C.pdvm_call_delete_fn((*C.MPI_Comm_delete_attr_function)(kv.deleteFn), comm, C.int(key), co.attrs[key], kv.extra)
-		if rc != C.MPI_SUCCESS {
+		if rc := call(kv.deleteFn, attrs[key], kv.extra); rc != C.MPI_SUCCESS {
 			return errf(int(rc)&(1<<classBits-1), "the delete callback of key %d failed with %d", key, rc)
 		}
 	}
-	delete(co.attrs, key)
+	delete(attrs, key)
 	return nil
 }
 
+// attrSeq counts attribute settings, for commObj.setAt.
+var attrSeq uint64
+
+func (co *commObj) setAttr(key int32, val unsafe.Pointer) {
+	if co.attrs == nil {
+		co.attrs, co.setAt = map[int32]unsafe.Pointer{}, map[int32]uint64{}
+	}
+	attrSeq++
+	co.attrs[key], co.setAt[key] = val, attrSeq
+}
+
+// deleteAllAttrs deletes comm's attributes, the last set first.
 func deleteAllAttrs(comm C.MPI_Comm) error {
 	co := state.comms.get(int32(comm))
 	if co == nil {
 		return nil
 	}
-	for key := range co.attrs {
+	keys := slices.Collect(maps.Keys(co.attrs))
+	slices.SortFunc(keys, func(a, b int32) int { return cmp.Compare(co.setAt[b], co.setAt[a]) })
+	for _, key := range keys {
 		if err := deleteAttr(comm, co, key); err != nil {
 			return err
 		}
@@ -192,10 +232,7 @@ func copyAttrs(old C.MPI_Comm, from, to *commObj) error {
 			return errf(int(rc)&(1<<classBits-1), "the copy callback of key %d failed with %d", key, rc)
 		}
 		if flag != 0 {
-			if to.attrs == nil {
-				to.attrs = map[int32]unsafe.Pointer{}
-			}
-			to.attrs[key] = out
+			to.setAttr(key, out)
 		}
 	}
 	return nil

@@ -66,6 +66,28 @@ int MPI_COMM_NULL_DELETE_FN(MPI_Comm c, int k, void *v, void *x) {
 	return MPI_SUCCESS;
 }
 
+int MPI_WIN_NULL_COPY_FN(MPI_Win w, int k, void *x, void *in, void *out, int *flag) {
+	(void)w; (void)k; (void)x; (void)in; (void)out;
+	*flag = 0;
+	return MPI_SUCCESS;
+}
+
+int MPI_WIN_DUP_FN(MPI_Win w, int k, void *x, void *in, void *out, int *flag) {
+	(void)w; (void)k; (void)x;
+	*(void **)out = in;
+	*flag = 1;
+	return MPI_SUCCESS;
+}
+
+int MPI_WIN_NULL_DELETE_FN(MPI_Win w, int k, void *v, void *x) {
+	(void)w; (void)k; (void)v; (void)x;
+	return MPI_SUCCESS;
+}
+
+int pdvm_call_win_delete_fn(MPI_Win_delete_attr_function *f, MPI_Win win, int key, void *val, void *extra) {
+	return f(win, key, val, extra);
+}
+
 void pdvm_call_user_fn(MPI_User_function *f, void *in, void *inout, int len, MPI_Datatype dt) {
 	f(in, inout, &len, &dt);
 }
@@ -85,7 +107,24 @@ void pdvm_call_errhandler(MPI_Comm_errhandler_function *f, MPI_Comm comm, int co
 
 /* Packed layout of MPI_LONG_DOUBLE_INT: 16 bytes of long double, then the
  * int. memcpy keeps unaligned packed data safe. */
+static int reduce_ldc(MPI_Op op, char *io, const char *ip, int n) {
+	for (int i = 0; i < n; i++, io += sizeof(long double _Complex), ip += sizeof(long double _Complex)) {
+		long double _Complex a, b;
+		memcpy(&a, ip, sizeof a);
+		memcpy(&b, io, sizeof b);
+		switch (op) {
+		case MPI_SUM: b = a + b; break;
+		case MPI_PROD: b = a * b; break;
+		default: return -1;
+		}
+		memcpy(io, &b, sizeof b);
+	}
+	return 0;
+}
+
 int pdvm_reduce_ld(MPI_Op op, int pair, void *inout, const void *in, int n) {
+	if (pair == 2)
+		return reduce_ldc(op, inout, in, n);
 	size_t step = pair ? 20 : sizeof(long double);
 	char *io = inout;
 	const char *ip = in;

@@ -13,11 +13,17 @@ import (
 
 func inPlace(p unsafe.Pointer) bool { return uintptr(p) == ^uintptr(0) }
 
-// collComm checks the communicator of a collective.
+// collComm checks the communicator of a collective. Collectives on
+// intercommunicators (MPI-3.1 §5.2.2) are not implemented; they fail with
+// MPI_ERR_COMM saying so, rather than running an intracommunicator
+// algorithm over the wrong group.
 func collComm(comm C.MPI_Comm) (*mpishim.Comm, error) {
 	co, err := commOf(comm)
 	if err != nil {
 		return nil, err
+	}
+	if co.c.IsInter() {
+		return nil, errf(C.MPI_ERR_COMM, "collectives on an intercommunicator are not supported by p2pdvm")
 	}
 	return co.c, nil
 }

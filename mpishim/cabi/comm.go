@@ -57,8 +57,9 @@ func MPI_Comm_split(comm C.MPI_Comm, color, key C.int, out *C.MPI_Comm) C.int {
 	return newComm("MPI_Comm_split", comm, c, err, out)
 }
 
-// MPI_Comm_create is a split in which the group's members take color 0,
-// ordered by their rank in the group, and everyone else sits out.
+// MPI_Comm_create: on an intracommunicator the group's members get a
+// communicator of their own; on an intercommunicator each side names a
+// subgroup of its local group and the two are joined (mpishim.CreateFrom).
 //
 //export MPI_Comm_create
 func MPI_Comm_create(comm C.MPI_Comm, group C.MPI_Group, out *C.MPI_Comm) C.int {
@@ -76,11 +77,7 @@ func MPI_Comm_create(comm C.MPI_Comm, group C.MPI_Group, out *C.MPI_Comm) C.int 
 			return ret(comm, "MPI_Comm_create", errf(C.MPI_ERR_GROUP, "the group has a process (world rank %d) that is not in the communicator", w))
 		}
 	}
-	color, key := mpishim.Undefined, 0
-	if i := slices.Index(g.ranks, state.world.Rank()); i >= 0 {
-		color, key = 0, i
-	}
-	c, err := co.c.Split(color, key)
+	c, err := co.c.CreateFrom(g.ranks)
 	return newComm("MPI_Comm_create", comm, c, err, out)
 }
 
@@ -115,7 +112,14 @@ func MPI_Comm_compare(a, b C.MPI_Comm, result *C.int) C.int {
 		*result = C.MPI_IDENT
 		return C.MPI_SUCCESS
 	}
+	if ca.c.IsInter() != cb.c.IsInter() {
+		*result = C.MPI_UNEQUAL
+		return C.MPI_SUCCESS
+	}
 	*result = compareRanks(ca.c.Members(), cb.c.Members())
+	if r := compareRanks(ca.c.RemoteMembers(), cb.c.RemoteMembers()); r > *result {
+		*result = r // an intercommunicator compares as the worse of its two groups
+	}
 	if *result == C.MPI_IDENT {
 		*result = C.MPI_CONGRUENT
 	}
@@ -146,15 +150,6 @@ func MPI_Comm_group(comm C.MPI_Comm, group *C.MPI_Group) C.int {
 		return ret(comm, "MPI_Comm_group", err)
 	}
 	*group = C.MPI_Group(state.groups.add(&groupObj{ranks: co.c.Members()}))
-	return C.MPI_SUCCESS
-}
-
-//export MPI_Comm_test_inter
-func MPI_Comm_test_inter(comm C.MPI_Comm, flag *C.int) C.int {
-	if _, err := commOf(comm); err != nil {
-		return ret(comm, "MPI_Comm_test_inter", err)
-	}
-	*flag = 0 // intercommunicators are not implemented: none can exist
 	return C.MPI_SUCCESS
 }
 

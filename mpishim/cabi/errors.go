@@ -34,6 +34,8 @@ func classOf(err error) int {
 	switch {
 	case errors.As(err, &me):
 		return me.class
+	case errors.Is(err, mpishim.ErrInter):
+		return C.MPI_ERR_COMM
 	case errors.Is(err, mpishim.ErrRank):
 		return C.MPI_ERR_RANK
 	case errors.Is(err, mpishim.ErrTag):
@@ -79,6 +81,13 @@ var classNames = map[int]string{
 	C.MPI_ERR_NO_MEM:                "out of memory",
 	C.MPI_ERR_UNSUPPORTED_OPERATION: "unsupported operation",
 	C.MPI_ERR_INFO:                  "invalid info object",
+	C.MPI_ERR_INFO_KEY:              "invalid info key",
+	C.MPI_ERR_INFO_VALUE:            "invalid info value",
+	C.MPI_ERR_INFO_NOKEY:            "no such info key",
+	C.MPI_ERR_WIN:                   "invalid window",
+	C.MPI_ERR_SIZE:                  "invalid window size",
+	C.MPI_ERR_DISP:                  "invalid displacement unit",
+	C.MPI_ERR_BASE:                  "invalid base address",
 }
 
 // Error codes are the class in the low 6 bits and, above them, the slot
@@ -111,6 +120,9 @@ func newCode(class int, msg string) int {
 }
 
 func codeString(code int) string {
+	if isAdded(code) {
+		return added.strings[code] // "" until MPI_Add_error_string, as MPI says
+	}
 	if code>>classBits != 0 {
 		if e := ring.msgs[(code>>classBits)%ringSize]; e.code == code {
 			return e.msg
@@ -186,7 +198,7 @@ func fatal(msg string, class int) {
 
 //export MPI_Error_class
 func MPI_Error_class(code C.int, class *C.int) C.int {
-	if code < 0 || code > C.MPI_ERR_LASTCODE {
+	if code < 0 || (code > C.MPI_ERR_LASTCODE && !isAdded(int(code))) {
 		return ret(0, "MPI_Error_class", errf(C.MPI_ERR_ARG, "%d is not an error code", code))
 	}
 	*class = code & (1<<classBits - 1)

@@ -27,6 +27,10 @@ func newGroup(fn string, ranks []int, err error, out *C.MPI_Group) C.int {
 		*out = C.MPI_GROUP_NULL
 		return ret(0, fn, err)
 	}
+	if len(ranks) == 0 { // MPI-3.1 6.3.2: an empty result is MPI_GROUP_EMPTY
+		*out = C.MPI_GROUP_EMPTY
+		return C.MPI_SUCCESS
+	}
 	*out = C.MPI_Group(state.groups.add(&groupObj{ranks: ranks}))
 	return C.MPI_SUCCESS
 }

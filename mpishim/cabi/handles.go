@@ -55,9 +55,12 @@ func (t *table[T]) del(h int32) {
 }
 
 type commObj struct {
-	c      *mpishim.Comm
-	errh   int32 // 0: whatever MPI_COMM_WORLD has (see errhOf)
-	attrs  map[int32]unsafe.Pointer
+	c     *mpishim.Comm
+	errh  int32 // 0: whatever MPI_COMM_WORLD has (see errhOf)
+	attrs map[int32]unsafe.Pointer
+	// setAt orders the attributes by when they were set: MPI_Finalize
+	// deletes those of MPI_COMM_SELF last set first (MPI-3.1 8.7.1).
+	setAt  map[int32]uint64
 	name   string
 	parent int32 // for Comm_compare: the communicator this one was duplicated from, or 0
 }
@@ -69,6 +72,7 @@ type typeObj struct {
 	t         *dtype.Type
 	committed bool
 	name      string
+	env       *typeEnv // the constructor call; nil for predefined types
 }
 
 type opObj struct {
@@ -84,6 +88,7 @@ type errhObj struct {
 type keyvalObj struct {
 	copyFn, deleteFn unsafe.Pointer
 	extra            unsafe.Pointer
+	win              bool // made by MPI_Win_create_keyval: its callbacks take an MPI_Win
 }
 
 // state is the library's: one MPI process per OS process.
@@ -98,6 +103,8 @@ var state struct {
 	reqs                   table[request]
 	errhs                  table[errhObj]
 	keyvals                table[keyvalObj]
+	infos                  table[infoObj]
+	wins                   table[winObj]
 	spin                   time.Duration // how long a wait polls (mpishim.Spin at Init)
 	bsendBuf               unsafe.Pointer
 	bsendSize              int

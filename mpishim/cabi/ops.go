@@ -56,8 +56,11 @@ func combiner(op C.MPI_Op, dt C.MPI_Datatype, t *dtype.Type) (mpishim.Combine, b
 	if err := dtype.Valid(o.builtin, kind); err != nil {
 		return nil, false, err
 	}
-	if kind == dtype.LongDouble || kind == dtype.LongDoubleInt {
+	if kind == dtype.LongDouble || kind == dtype.LongDoubleInt || kind == dtype.LongDoubleComplex {
 		pair := cbool(kind == dtype.LongDoubleInt)
+		if kind == dtype.LongDoubleComplex {
+			pair = 2
+		}
 		return func(inout, in []byte) error {
 			n := len(in) / kind.Size()
 			if n == 0 {

@@ -32,11 +32,18 @@ func srcRank(src C.int) int {
 
 // startSend starts a send and returns its request (nil: complete).
 func startSend(mode sendMode, p unsafe.Pointer, count C.int, dt C.MPI_Datatype, dest, tag C.int, comm C.MPI_Comm) (*mpishim.Request, error) {
-	co, err := commOf(comm)
+	b, err := newBuf(p, count, dt)
 	if err != nil {
 		return nil, err
 	}
-	b, err := newBuf(p, count, dt)
+	return startSendBuf(mode, b, dest, tag, comm)
+}
+
+// startSendBuf is startSend with the datatype already resolved, as a
+// persistent request keeps it: the program may free the datatype after
+// MPI_Send_init and still start the request.
+func startSendBuf(mode sendMode, b buf, dest, tag C.int, comm C.MPI_Comm) (*mpishim.Request, error) {
+	co, err := commOf(comm)
 	if err != nil {
 		return nil, err
 	}
@@ -86,11 +93,16 @@ func MPI_Bsend(p C.pdvm_cbuf, count C.int, dt C.MPI_Datatype, dest, tag C.int, c
 // data into place once it has arrived. A receive from MPI_PROC_NULL
 // returns a nil request.
 func startRecv(p unsafe.Pointer, count C.int, dt C.MPI_Datatype, src, tag C.int, comm C.MPI_Comm) (*mpishim.Request, func(int), error) {
-	co, err := commOf(comm)
+	b, err := newBuf(p, count, dt)
 	if err != nil {
 		return nil, nil, err
 	}
-	b, err := newBuf(p, count, dt)
+	return startRecvBuf(b, src, tag, comm)
+}
+
+// startRecvBuf is startRecv with the datatype resolved (see startSendBuf).
+func startRecvBuf(b buf, src, tag C.int, comm C.MPI_Comm) (*mpishim.Request, func(int), error) {
+	co, err := commOf(comm)
 	if err != nil {
 		return nil, nil, err
 	}

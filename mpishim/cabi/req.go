@@ -54,6 +54,7 @@ func (r *request) complete(block bool) (st mpishim.Status, ok bool, err error) {
 		st, err = r.q.Wait()
 	} else {
 		state.world.Poll() // MPI_Test is how many programs make progress
+		state.world.Progress()
 		if st, ok, err = r.q.Test(); !ok {
 			return st, false, nil
 		}
@@ -112,22 +113,26 @@ func MPI_Irecv(p unsafe.Pointer, count C.int, dt C.MPI_Datatype, src, tag C.int,
 
 // persistent makes an inactive request whose start runs the operation.
 // The arguments are checked now, as MPI asks, by starting nothing.
-func persistent(fn string, comm C.MPI_Comm, count C.int, dt C.MPI_Datatype, start func(r *request) error, out *C.MPI_Request) C.int {
+// persistent makes a persistent request whose start function gets the
+// buffer resolved now: the datatype is looked up once, so freeing its
+// handle later leaves the request working, as MPI requires.
+func persistent(fn string, comm C.MPI_Comm, p unsafe.Pointer, count C.int, dt C.MPI_Datatype, start func(r *request, b buf) error, out *C.MPI_Request) C.int {
 	_, err := commOf(comm)
+	var b buf
 	if err == nil {
-		_, err = newBuf(nil, count, dt)
+		b, err = newBuf(p, count, dt)
 	}
 	if err != nil {
 		*out = C.MPI_REQUEST_NULL
 		return ret(comm, fn, err)
 	}
-	*out = C.MPI_Request(state.reqs.add(&request{comm: comm, fn: fn, start: start}))
+	*out = C.MPI_Request(state.reqs.add(&request{comm: comm, fn: fn, start: func(r *request) error { return start(r, b) }}))
 	return C.MPI_SUCCESS
 }
 
 func sendInit(mode sendMode, p unsafe.Pointer, count C.int, dt C.MPI_Datatype, dest, tag C.int, comm C.MPI_Comm, out *C.MPI_Request) C.int {
-	return persistent(sendNames[mode]+"_init", comm, count, dt, func(r *request) (err error) {
-		r.q, err = startSend(mode, p, count, dt, dest, tag, comm)
+	return persistent(sendNames[mode]+"_init", comm, p, count, dt, func(r *request, b buf) (err error) {
+		r.q, err = startSendBuf(mode, b, dest, tag, comm)
 		return err
 	}, out)
 }
@@ -154,8 +159,8 @@ func MPI_Bsend_init(p C.pdvm_cbuf, count C.int, dt C.MPI_Datatype, dest, tag C.i
 
 //export MPI_Recv_init
 func MPI_Recv_init(p unsafe.Pointer, count C.int, dt C.MPI_Datatype, src, tag C.int, comm C.MPI_Comm, out *C.MPI_Request) C.int {
-	return persistent("MPI_Recv_init", comm, count, dt, func(r *request) (err error) {
-		r.q, r.finish, err = startRecv(p, count, dt, src, tag, comm)
+	return persistent("MPI_Recv_init", comm, p, count, dt, func(r *request, b buf) (err error) {
+		r.q, r.finish, err = startRecvBuf(b, src, tag, comm)
 		if err == nil && r.finish == nil {
 			r.finish = func(int) {}
 		}
@@ -301,6 +306,7 @@ func anyDone(hs []C.MPI_Request, block bool) int {
 	deadline := time.Now().Add(state.spin)
 	for {
 		state.world.Poll()
+		state.world.Progress()
 		if chosen, _, _ := reflect.Select(cases); chosen < len(idx) {
 			return idx[chosen]
 		}
@@ -311,10 +317,21 @@ func anyDone(hs []C.MPI_Request, block bool) int {
 			break
 		}
 	}
+	// Sleep until one of ours completes, waking also when one of the
+	// process's other pending receives matches, to acknowledge it (see
+	// mpishim's progress.go).
 	cases = cases[:len(idx)]
-	var chosen int
-	state.world.Block(func() { chosen, _, _ = reflect.Select(cases) })
-	return idx[chosen]
+	for {
+		all := cases
+		for _, d := range state.world.Progress() {
+			all = append(all, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(d)})
+		}
+		var chosen int
+		state.world.Block(func() { chosen, _, _ = reflect.Select(all) })
+		if chosen < len(idx) {
+			return idx[chosen]
+		}
+	}
 }
 
 func waitAny(fn string, n C.int, hs *C.MPI_Request, index *C.int, flag *C.int, status *C.MPI_Status, block bool) C.int {

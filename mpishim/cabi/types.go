@@ -16,43 +16,44 @@ var predefinedTypes = [...]struct {
 	kind dtype.Kind
 	name string
 }{
-	C.MPI_CHAR:               {dtype.Char, "MPI_CHAR"},
-	C.MPI_SIGNED_CHAR:        {dtype.Int8, "MPI_SIGNED_CHAR"},
-	C.MPI_UNSIGNED_CHAR:      {dtype.Uint8, "MPI_UNSIGNED_CHAR"},
-	C.MPI_BYTE:               {dtype.Byte, "MPI_BYTE"},
-	C.MPI_WCHAR:              {dtype.Int32, "MPI_WCHAR"},
-	C.MPI_SHORT:              {dtype.Int16, "MPI_SHORT"},
-	C.MPI_UNSIGNED_SHORT:     {dtype.Uint16, "MPI_UNSIGNED_SHORT"},
-	C.MPI_INT:                {dtype.Int32, "MPI_INT"},
-	C.MPI_UNSIGNED:           {dtype.Uint32, "MPI_UNSIGNED"},
-	C.MPI_LONG:               {dtype.Int64, "MPI_LONG"},
-	C.MPI_UNSIGNED_LONG:      {dtype.Uint64, "MPI_UNSIGNED_LONG"},
-	C.MPI_LONG_LONG_INT:      {dtype.Int64, "MPI_LONG_LONG_INT"},
-	C.MPI_UNSIGNED_LONG_LONG: {dtype.Uint64, "MPI_UNSIGNED_LONG_LONG"},
-	C.MPI_FLOAT:              {dtype.Float32, "MPI_FLOAT"},
-	C.MPI_DOUBLE:             {dtype.Float64, "MPI_DOUBLE"},
-	C.MPI_LONG_DOUBLE:        {dtype.LongDouble, "MPI_LONG_DOUBLE"},
-	C.MPI_C_BOOL:             {dtype.Bool, "MPI_C_BOOL"},
-	C.MPI_INT8_T:             {dtype.Int8, "MPI_INT8_T"},
-	C.MPI_INT16_T:            {dtype.Int16, "MPI_INT16_T"},
-	C.MPI_INT32_T:            {dtype.Int32, "MPI_INT32_T"},
-	C.MPI_INT64_T:            {dtype.Int64, "MPI_INT64_T"},
-	C.MPI_UINT8_T:            {dtype.Uint8, "MPI_UINT8_T"},
-	C.MPI_UINT16_T:           {dtype.Uint16, "MPI_UINT16_T"},
-	C.MPI_UINT32_T:           {dtype.Uint32, "MPI_UINT32_T"},
-	C.MPI_UINT64_T:           {dtype.Uint64, "MPI_UINT64_T"},
-	C.MPI_C_FLOAT_COMPLEX:    {dtype.Complex64, "MPI_C_FLOAT_COMPLEX"},
-	C.MPI_C_DOUBLE_COMPLEX:   {dtype.Complex128, "MPI_C_DOUBLE_COMPLEX"},
-	C.MPI_AINT:               {dtype.Int64, "MPI_AINT"},
-	C.MPI_OFFSET:             {dtype.Int64, "MPI_OFFSET"},
-	C.MPI_COUNT:              {dtype.Int64, "MPI_COUNT"},
-	C.MPI_PACKED:             {dtype.Byte, "MPI_PACKED"},
-	C.MPI_FLOAT_INT:          {dtype.FloatInt, "MPI_FLOAT_INT"},
-	C.MPI_DOUBLE_INT:         {dtype.DoubleInt, "MPI_DOUBLE_INT"},
-	C.MPI_LONG_INT:           {dtype.LongInt, "MPI_LONG_INT"},
-	C.MPI_2INT:               {dtype.TwoInt, "MPI_2INT"},
-	C.MPI_SHORT_INT:          {dtype.ShortInt, "MPI_SHORT_INT"},
-	C.MPI_LONG_DOUBLE_INT:    {dtype.LongDoubleInt, "MPI_LONG_DOUBLE_INT"},
+	C.MPI_CHAR:                  {dtype.Char, "MPI_CHAR"},
+	C.MPI_SIGNED_CHAR:           {dtype.Int8, "MPI_SIGNED_CHAR"},
+	C.MPI_UNSIGNED_CHAR:         {dtype.Uint8, "MPI_UNSIGNED_CHAR"},
+	C.MPI_BYTE:                  {dtype.Byte, "MPI_BYTE"},
+	C.MPI_WCHAR:                 {dtype.Int32, "MPI_WCHAR"},
+	C.MPI_SHORT:                 {dtype.Int16, "MPI_SHORT"},
+	C.MPI_UNSIGNED_SHORT:        {dtype.Uint16, "MPI_UNSIGNED_SHORT"},
+	C.MPI_INT:                   {dtype.Int32, "MPI_INT"},
+	C.MPI_UNSIGNED:              {dtype.Uint32, "MPI_UNSIGNED"},
+	C.MPI_LONG:                  {dtype.Int64, "MPI_LONG"},
+	C.MPI_UNSIGNED_LONG:         {dtype.Uint64, "MPI_UNSIGNED_LONG"},
+	C.MPI_LONG_LONG_INT:         {dtype.Int64, "MPI_LONG_LONG_INT"},
+	C.MPI_UNSIGNED_LONG_LONG:    {dtype.Uint64, "MPI_UNSIGNED_LONG_LONG"},
+	C.MPI_FLOAT:                 {dtype.Float32, "MPI_FLOAT"},
+	C.MPI_DOUBLE:                {dtype.Float64, "MPI_DOUBLE"},
+	C.MPI_LONG_DOUBLE:           {dtype.LongDouble, "MPI_LONG_DOUBLE"},
+	C.MPI_C_BOOL:                {dtype.Bool, "MPI_C_BOOL"},
+	C.MPI_INT8_T:                {dtype.Int8, "MPI_INT8_T"},
+	C.MPI_INT16_T:               {dtype.Int16, "MPI_INT16_T"},
+	C.MPI_INT32_T:               {dtype.Int32, "MPI_INT32_T"},
+	C.MPI_INT64_T:               {dtype.Int64, "MPI_INT64_T"},
+	C.MPI_UINT8_T:               {dtype.Uint8, "MPI_UINT8_T"},
+	C.MPI_UINT16_T:              {dtype.Uint16, "MPI_UINT16_T"},
+	C.MPI_UINT32_T:              {dtype.Uint32, "MPI_UINT32_T"},
+	C.MPI_UINT64_T:              {dtype.Uint64, "MPI_UINT64_T"},
+	C.MPI_C_FLOAT_COMPLEX:       {dtype.Complex64, "MPI_C_FLOAT_COMPLEX"},
+	C.MPI_C_DOUBLE_COMPLEX:      {dtype.Complex128, "MPI_C_DOUBLE_COMPLEX"},
+	C.MPI_AINT:                  {dtype.Int64, "MPI_AINT"},
+	C.MPI_OFFSET:                {dtype.Int64, "MPI_OFFSET"},
+	C.MPI_COUNT:                 {dtype.Int64, "MPI_COUNT"},
+	C.MPI_PACKED:                {dtype.Byte, "MPI_PACKED"},
+	C.MPI_FLOAT_INT:             {dtype.FloatInt, "MPI_FLOAT_INT"},
+	C.MPI_DOUBLE_INT:            {dtype.DoubleInt, "MPI_DOUBLE_INT"},
+	C.MPI_LONG_INT:              {dtype.LongInt, "MPI_LONG_INT"},
+	C.MPI_2INT:                  {dtype.TwoInt, "MPI_2INT"},
+	C.MPI_SHORT_INT:             {dtype.ShortInt, "MPI_SHORT_INT"},
+	C.MPI_LONG_DOUBLE_INT:       {dtype.LongDoubleInt, "MPI_LONG_DOUBLE_INT"},
+	C.MPI_C_LONG_DOUBLE_COMPLEX: {dtype.LongDoubleComplex, "MPI_C_LONG_DOUBLE_COMPLEX"},
 }
 
 func init() {
@@ -138,11 +139,11 @@ func (b buf) landing() ([]byte, func(n int)) {
 	return tmp, func(n int) { b.t.Unpack(tmp[:min(n, len(tmp))], b.base, b.count) }
 }
 
-func newType(fn string, t *dtype.Type, err error, out *C.MPI_Datatype) C.int {
+func newType(fn string, t *dtype.Type, err error, env *typeEnv, out *C.MPI_Datatype) C.int {
 	if err != nil {
 		return ret(0, fn, err)
 	}
-	*out = C.MPI_Datatype(state.types.add(&typeObj{t: t}))
+	*out = C.MPI_Datatype(state.types.add(&typeObj{t: t, env: env}))
 	return C.MPI_SUCCESS
 }
 
@@ -176,7 +177,7 @@ func MPI_Type_contiguous(count C.int, old C.MPI_Datatype, out *C.MPI_Datatype) C
 	if err == nil {
 		t, err = dtype.Contiguous(int(count), t)
 	}
-	return newType("MPI_Type_contiguous", t, err, out)
+	return newType("MPI_Type_contiguous", t, err, newEnv(C.MPI_COMBINER_CONTIGUOUS, []C.int{count}, nil, old), out)
 }
 
 //export MPI_Type_vector
@@ -185,7 +186,7 @@ func MPI_Type_vector(count, blocklen, stride C.int, old C.MPI_Datatype, out *C.M
 	if err == nil {
 		t, err = dtype.Vector(int(count), int(blocklen), int(stride), t)
 	}
-	return newType("MPI_Type_vector", t, err, out)
+	return newType("MPI_Type_vector", t, err, newEnv(C.MPI_COMBINER_VECTOR, []C.int{count, blocklen, stride}, nil, old), out)
 }
 
 //export MPI_Type_create_hvector
@@ -194,7 +195,7 @@ func MPI_Type_create_hvector(count, blocklen C.int, stride C.MPI_Aint, old C.MPI
 	if err == nil {
 		t, err = dtype.Hvector(int(count), int(blocklen), int64(stride), t)
 	}
-	return newType("MPI_Type_create_hvector", t, err, out)
+	return newType("MPI_Type_create_hvector", t, err, newEnv(C.MPI_COMBINER_HVECTOR, []C.int{count, blocklen}, []C.MPI_Aint{stride}, old), out)
 }
 
 //export MPI_Type_indexed
@@ -203,7 +204,8 @@ func MPI_Type_indexed(count C.int, blocklens, displs C.pdvm_cints, old C.MPI_Dat
 	if err == nil {
 		t, err = dtype.Indexed(ints(blocklens, count), ints(displs, count), t)
 	}
-	return newType("MPI_Type_indexed", t, err, out)
+	return newType("MPI_Type_indexed", t, err,
+		newEnv(C.MPI_COMBINER_INDEXED, append(append([]C.int{count}, cInts(blocklens, count)...), cInts(displs, count)...), nil, old), out)
 }
 
 //export MPI_Type_create_hindexed
@@ -212,7 +214,8 @@ func MPI_Type_create_hindexed(count C.int, blocklens C.pdvm_cints, displs C.pdvm
 	if err == nil {
 		t, err = dtype.Hindexed(ints(blocklens, count), aints(displs, count), t)
 	}
-	return newType("MPI_Type_create_hindexed", t, err, out)
+	return newType("MPI_Type_create_hindexed", t, err,
+		newEnv(C.MPI_COMBINER_HINDEXED, append([]C.int{count}, cInts(blocklens, count)...), cAints(displs, count), old), out)
 }
 
 //export MPI_Type_create_indexed_block
@@ -221,7 +224,8 @@ func MPI_Type_create_indexed_block(count, blocklen C.int, displs C.pdvm_cints, o
 	if err == nil {
 		t, err = dtype.IndexedBlock(int(blocklen), ints(displs, count), t)
 	}
-	return newType("MPI_Type_create_indexed_block", t, err, out)
+	return newType("MPI_Type_create_indexed_block", t, err,
+		newEnv(C.MPI_COMBINER_INDEXED_BLOCK, append([]C.int{count, blocklen}, cInts(displs, count)...), nil, old), out)
 }
 
 //export MPI_Type_create_hindexed_block
@@ -230,7 +234,8 @@ func MPI_Type_create_hindexed_block(count, blocklen C.int, displs C.pdvm_caints,
 	if err == nil {
 		t, err = dtype.HindexedBlock(int(blocklen), aints(displs, count), t)
 	}
-	return newType("MPI_Type_create_hindexed_block", t, err, out)
+	return newType("MPI_Type_create_hindexed_block", t, err,
+		newEnv(C.MPI_COMBINER_HINDEXED_BLOCK, []C.int{count, blocklen}, cAints(displs, count), old), out)
 }
 
 //export MPI_Type_create_struct
@@ -249,7 +254,8 @@ func MPI_Type_create_struct(count C.int, blocklens C.pdvm_cints, displs C.pdvm_c
 		}
 	}
 	t, err := dtype.Struct(ints(blocklens, count), aints(displs, count), ts)
-	return newType("MPI_Type_create_struct", t, err, out)
+	return newType("MPI_Type_create_struct", t, err,
+		newEnv(C.MPI_COMBINER_STRUCT, append([]C.int{count}, cInts(blocklens, count)...), cAints(displs, count), cTypes(types, count)...), out)
 }
 
 //export MPI_Type_create_resized
@@ -258,7 +264,7 @@ func MPI_Type_create_resized(old C.MPI_Datatype, lb, extent C.MPI_Aint, out *C.M
 	if err == nil {
 		t, err = dtype.Resized(t, int64(lb), int64(extent))
 	}
-	return newType("MPI_Type_create_resized", t, err, out)
+	return newType("MPI_Type_create_resized", t, err, newEnv(C.MPI_COMBINER_RESIZED, nil, []C.MPI_Aint{lb, extent}, old), out)
 }
 
 //export MPI_Type_dup
@@ -268,6 +274,7 @@ func MPI_Type_dup(old C.MPI_Datatype, out *C.MPI_Datatype) C.int {
 		return ret(0, "MPI_Type_dup", errf(C.MPI_ERR_TYPE, "invalid datatype %d", old))
 	}
 	dup := *to
+	dup.env = newEnv(C.MPI_COMBINER_DUP, nil, nil, old)
 	*out = C.MPI_Datatype(state.types.add(&dup))
 	return C.MPI_SUCCESS
 }

@@ -33,6 +33,10 @@ const (
 	ShortInt      // struct{short; int}
 	LongDoubleInt // struct{long double; int}
 
+	// LongDoubleComplex is C's long double _Complex: two x87 values in 32
+	// bytes. Added last so that existing kind numbers stay put.
+	LongDoubleComplex
+
 	numKinds
 )
 
@@ -71,6 +75,8 @@ var kinds = [numKinds]kindInfo{
 	TwoInt:        {"2int", 8, 8, 4, 4, 4},
 	ShortInt:      {"short_int", 6, 8, 4, 2, 4},
 	LongDoubleInt: {"long_double_int", 20, 32, 16, 16, 16},
+
+	LongDoubleComplex: {"long double complex", 32, 32, 16, 0, 0},
 }
 
 func (k Kind) valid() bool { return k > Invalid && k < numKinds }
@@ -93,7 +99,7 @@ func (k Kind) String() string {
 
 func (k Kind) isInt() bool     { return k >= Int8 && k <= Uint64 }
 func (k Kind) isFloat() bool   { return k == Float32 || k == Float64 || k == LongDouble }
-func (k Kind) isComplex() bool { return k == Complex64 || k == Complex128 }
+func (k Kind) isComplex() bool { return k == Complex64 || k == Complex128 || k == LongDoubleComplex }
 func (k Kind) isPair() bool    { return k >= FloatInt && k <= LongDoubleInt }
 
 // basicElems is how many MPI basic elements one k holds: the standard

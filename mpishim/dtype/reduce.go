@@ -104,7 +104,7 @@ func Reduce(op Op, k Kind, inout, in []byte) error {
 		copy(inout, in)
 		return nil
 	}
-	if k == LongDouble || k == LongDoubleInt {
+	if k == LongDouble || k == LongDoubleInt || k == LongDoubleComplex {
 		return errorf(ErrUnsupported, "reduce: %v on %v", op, k)
 	}
 	if len(in) == 0 {

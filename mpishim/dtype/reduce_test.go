@@ -20,7 +20,7 @@ func validTable(op Op, k Kind) bool {
 	case Max, Min:
 		return ints[k] || floats[k]
 	case Sum, Prod:
-		return ints[k] || floats[k] || k == Complex64 || k == Complex128
+		return ints[k] || floats[k] || k == Complex64 || k == Complex128 || k == LongDoubleComplex
 	case Land, Lor, Lxor:
 		return ints[k] || k == Bool
 	case Band, Bor, Bxor:
@@ -232,7 +232,7 @@ func TestReduceMatchesReference(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	for op := Sum; op <= Bxor; op++ {
 		for k := Byte; k < numKinds; k++ {
-			if Valid(op, k) != nil || k == LongDouble {
+			if Valid(op, k) != nil || k == LongDouble || k == LongDoubleComplex {
 				continue
 			}
 			for _, n := range []int{1, 7, 300, 1030} {
@@ -400,6 +400,7 @@ func TestReduceErrors(t *testing.T) {
 		{"partial element", Reduce(Sum, Int32, make([]byte, 6), make([]byte, 6)), ErrArg},
 		{"long double sum", Reduce(Sum, LongDouble, make([]byte, 16), make([]byte, 16)), ErrUnsupported},
 		{"long double maxloc", Reduce(Maxloc, LongDoubleInt, make([]byte, 20), make([]byte, 20)), ErrUnsupported},
+		{"long double complex sum", Reduce(Sum, LongDoubleComplex, make([]byte, 32), make([]byte, 32)), ErrUnsupported},
 	}
 	for _, c := range cases {
 		if !errors.Is(c.err, c.is) {

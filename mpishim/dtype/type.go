@@ -222,3 +222,30 @@ func (t *Type) setLoop() {
 		}
 	}
 }
+
+// BytesFor is the inverse of Elements: the fewest packed bytes of t that
+// hold n complete basic elements (MPI_Status_set_elements stores a count
+// of elements in a status that counts bytes). It fails when no byte count
+// gives exactly n, as for n = 1 of a type whose first element is a pair's
+// second half.
+func (t *Type) BytesFor(n int64) (int64, bool) {
+	if n <= 0 {
+		return 0, n == 0
+	}
+	if t.size == 0 || t.nelems == 0 {
+		return 0, false
+	}
+	// Elements grows with the byte count: search the least b with at
+	// least n elements, within the whole copies that hold them.
+	lo, hi := int64(0), (n/t.nelems+1)*t.size
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		if got, _ := t.Elements(mid); got >= n {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	got, exact := t.Elements(lo)
+	return lo, got == n && exact
+}

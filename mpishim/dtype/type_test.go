@@ -31,6 +31,7 @@ func TestBasicLayout(t *testing.T) {
 		{Bool, 1, 1, 1, 1},
 		{FloatInt, 8, 8, 8, 4}, {DoubleInt, 12, 16, 12, 8}, {LongInt, 12, 16, 12, 8},
 		{TwoInt, 8, 8, 8, 4}, {ShortInt, 6, 8, 8, 4}, {LongDoubleInt, 20, 32, 20, 16},
+		{LongDoubleComplex, 32, 32, 32, 16},
 	}
 	if len(cases) != int(numKinds)-1 {
 		t.Fatalf("table covers %d kinds of %d", len(cases), numKinds-1)
@@ -273,4 +274,32 @@ func TestConcurrentUse(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+func TestBytesFor(t *testing.T) {
+	st, err := Struct([]int{2, 1}, []int64{0, 16}, []*Type{Basic(Int32), Basic(Float64)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		ty   *Type
+		n    int64
+		want int64
+		ok   bool
+	}{
+		{Basic(Int32), 0, 0, true}, {Basic(Int32), 5, 20, true},
+		{st, 1, 4, true}, {st, 2, 8, true}, {st, 3, 16, true}, {st, 4, 20, true}, {st, 7, 36, true},
+		{Basic(DoubleInt), 1, 8, true}, {Basic(DoubleInt), 2, 12, true}, {Basic(DoubleInt), 3, 20, true},
+		{Basic(Int32), -1, 0, false},
+	} {
+		got, ok := c.ty.BytesFor(c.n)
+		if got != c.want || ok != c.ok {
+			t.Errorf("%v BytesFor(%d) = %d %v, want %d %v", c.ty.Kinds(), c.n, got, ok, c.want, c.ok)
+		}
+		if ok {
+			if n, exact := c.ty.Elements(got); n != c.n || !exact {
+				t.Errorf("%v: Elements(%d) = %d %v, want %d", c.ty.Kinds(), got, n, exact, c.n)
+			}
+		}
+	}
 }

@@ -5,7 +5,7 @@
  * through), set/get/delete_attr, a copy callback declining to copy,
  * MPI_COMM_NULL_COPY_FN, MPI_COMM_DUP_FN, Comm_free_keyval (also while the
  * key is still attached), and attributes on MPI_COMM_SELF deleted at the
- * start of MPI_Finalize. */
+ * start of MPI_Finalize, the last set first (MPI-3.1 8.7.1). */
 #include "ctest.h"
 #include <stdint.h>
 
@@ -13,7 +13,8 @@ static int marker;           /* its address is the extra_state */
 static int copies, deletes;  /* callback calls */
 static intptr_t last_deleted; /* value given to the last delete */
 static int bad_extra;        /* a callback got the wrong extra_state */
-static int self_deleted;     /* the MPI_COMM_SELF attribute was deleted */
+static int self_deleted;     /* MPI_COMM_SELF attributes deleted */
+static intptr_t self_order[3]; /* their values, in the order deleted */
 
 #define VAL(p) ((intptr_t)(p))
 #define PTR(v) ((void *)(intptr_t)(v))
@@ -56,8 +57,8 @@ static int del_self(MPI_Comm comm, int key, void *val, void *extra)
     int fin = 1;
     (void)key, (void)extra;
     MPI_Finalized(&fin); /* MPI is still usable here */
-    if (comm == MPI_COMM_SELF && VAL(val) == 77 && !fin)
-        self_deleted++;
+    if (comm == MPI_COMM_SELF && !fin && self_deleted < 3)
+        self_order[self_deleted++] = VAL(val);
     return MPI_SUCCESS;
 }
 
@@ -73,7 +74,7 @@ static intptr_t get(MPI_Comm c, int key)
 int main(int argc, char **argv)
 {
     MPI_Comm base, d, d2;
-    int key, key_none, key_null, key_dup, key_late, key_self;
+    int key, key_none, key_null, key_dup, key_late;
     int x = 5;
 
     ctest_init(&argc, &argv, "attr");
@@ -155,16 +156,23 @@ int main(int argc, char **argv)
     MPI_Comm_free(&base);
 
     /* deleted at the start of MPI_Finalize, checked after it */
-    CHECK_MPI(MPI_Comm_create_keyval(MPI_COMM_NULL_COPY_FN, del_self,
-                                     &key_self, NULL));
-    CHECK_MPI(MPI_Comm_set_attr(MPI_COMM_SELF, key_self, PTR(77)));
+    {
+        int k[3], i;
+        for (i = 0; i < 3; i++)
+            CHECK_MPI(MPI_Comm_create_keyval(MPI_COMM_NULL_COPY_FN, del_self, &k[i], NULL));
+        /* set in the order 1, 0, 2 of creation: deleted 2, 0, 1 */
+        CHECK_MPI(MPI_Comm_set_attr(MPI_COMM_SELF, k[1], PTR(77)));
+        CHECK_MPI(MPI_Comm_set_attr(MPI_COMM_SELF, k[0], PTR(78)));
+        CHECK_MPI(MPI_Comm_set_attr(MPI_COMM_SELF, k[2], PTR(79)));
+    }
 
     {
         int rc = ctest_finish();
         MPI_Finalize();
-        if (self_deleted != 1) {
-            fprintf(stderr, "attr: MPI_COMM_SELF attribute deleted %d times "
-                    "during MPI_Finalize, want 1\n", self_deleted);
+        if (self_deleted != 3 || self_order[0] != 79 || self_order[1] != 78 || self_order[2] != 77) {
+            fprintf(stderr, "attr: MPI_Finalize deleted %d MPI_COMM_SELF attributes, "
+                    "%ld %ld %ld; want 79 78 77\n", self_deleted, (long)self_order[0],
+                    (long)self_order[1], (long)self_order[2]);
             rc = 1;
         }
         return rc;

@@ -49,6 +49,7 @@ static void predefined(void)
     BASIC(MPI_FLOAT, float);
     BASIC(MPI_DOUBLE, double);
     BASIC(MPI_LONG_DOUBLE, long double);
+    BASIC(MPI_C_LONG_DOUBLE_COMPLEX, long double _Complex);
     BASIC(MPI_C_BOOL, bool);
     BASIC(MPI_INT8_T, int8_t);
     BASIC(MPI_UINT8_T, uint8_t);

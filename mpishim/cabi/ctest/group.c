@@ -103,6 +103,7 @@ int main(int argc, char **argv)
     expect(diff, "world - world", 0, MPI_UNDEFINED);
     CHECK(compare(diff, MPI_GROUP_EMPTY) == MPI_IDENT,
           "world - world vs MPI_GROUP_EMPTY");
+    CHECK(diff == MPI_GROUP_EMPTY, "an empty result is not MPI_GROUP_EMPTY");
 
     /* translate: non-members give MPI_UNDEFINED, PROC_NULL maps to itself */
     for (q = 0; q < size; q++)

@@ -60,6 +60,7 @@ FLOAT_TYPES(DEF_ARITH)
     }
 DEF_COMPLEX(c_float_complex, float _Complex, MPI_C_FLOAT_COMPLEX)
 DEF_COMPLEX(c_double_complex, double _Complex, MPI_C_DOUBLE_COMPLEX)
+DEF_COMPLEX(c_long_double_complex, long double _Complex, MPI_C_LONG_DOUBLE_COMPLEX)
 
 /* MAXLOC/MINLOC: value v and index k. Element 0 ties everywhere; the indices
  * are not the ranks (higher ranks get lower indices on even elements), so
@@ -109,6 +110,7 @@ int main(int argc, char **argv)
     FLOAT_TYPES(CALL_ARITH)
     complex_c_float_complex();
     complex_c_double_complex();
+    complex_c_long_double_complex();
     loc_float_int();
     loc_double_int();
     loc_long_int();
