@@ -15,6 +15,7 @@ all: build
 
 build: lib
 	$(GO) build -o $(BIN)/p2pdvm ./cmd/p2pdvm
+	$(GO) build -o $(BIN)/p2pdvm-sandbox ./cmd/p2pdvm-sandbox
 	ln -sf p2pdvm $(BIN)/mpicc
 	$(GO) build -o $(BIN)/heat ./examples/heat
 	$(GO) build -o $(BIN)/pingpong ./examples/pingpong

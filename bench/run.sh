@@ -152,7 +152,7 @@ P2PDVM=$BUILD/p2pdvm
 P2P_REASON=""
 if [[ ${BENCH_SKIP_P2PDVM:-0} == 1 ]]; then
 	P2P_REASON="skipped (BENCH_SKIP_P2PDVM=1)"
-elif log "building p2pdvm" && ! go build -o "$P2PDVM" ./cmd/p2pdvm 2>"$LOGS/build-p2pdvm.err"; then
+elif log "building p2pdvm" && ! { go build -o "$P2PDVM" ./cmd/p2pdvm && go build -o "$BUILD/p2pdvm-sandbox" ./cmd/p2pdvm-sandbox; } 2>"$LOGS/build-p2pdvm.err"; then
 	P2P_REASON="go build ./cmd/p2pdvm failed (bench/build/logs/build-p2pdvm.err)"
 fi
 # The C rows: the same C programs, built with p2pdvm's mpicc against its
