@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/p2pdvm/p2pdvm/internal/wire"
@@ -44,11 +43,7 @@ func (g ckptGrant) signingBytes() []byte {
 }
 
 func (p *Peer) signGrant(run string, epoch int, coord peer.ID) (*ckptGrant, error) {
-	key := p.h.Peerstore().PrivKey(p.h.ID())
-	if key == nil {
-		return nil, errors.New("dvm: no private key for this peer")
-	}
-	pub, err := crypto.MarshalPublicKey(key.GetPublic())
+	key, pub, err := p.selfKey()
 	if err != nil {
 		return nil, err
 	}
@@ -59,17 +54,7 @@ func (p *Peer) signGrant(run string, epoch int, coord peer.ID) (*ckptGrant, erro
 
 // verify checks that submitter signed g.
 func (g *ckptGrant) verify(submitter peer.ID) error {
-	pub, err := crypto.UnmarshalPublicKey(g.Key)
-	if err != nil {
-		return fmt.Errorf("%w: grant key: %v", wire.ErrBadRequest, err)
-	}
-	if !submitter.MatchesPublicKey(pub) {
-		return fmt.Errorf("%w: checkpoint grant for %s is not from its submitter", wire.ErrDenied, g.Run)
-	}
-	if ok, err := pub.Verify(g.signingBytes(), g.Sig); err != nil || !ok {
-		return fmt.Errorf("%w: checkpoint grant for %s has a bad signature", wire.ErrDenied, g.Run)
-	}
-	return nil
+	return checkSigned(submitter, g.Key, g.signingBytes(), g.Sig, "checkpoint grant for "+g.Run)
 }
 
 // coordReq asks the owner of a job's key to coordinate one epoch.

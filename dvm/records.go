@@ -3,13 +3,11 @@ package dvm
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"sort"
 	"sync"
 	"time"
 
-	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/p2pdvm/p2pdvm/internal/wire"
@@ -53,11 +51,7 @@ func signingBytes(rec JobRecord) []byte {
 
 // sign sets rec.Sig with the peer's identity key.
 func (p *Peer) sign(rec *JobRecord) error {
-	key := p.h.Peerstore().PrivKey(p.h.ID())
-	if key == nil {
-		return errors.New("dvm: no private key for this peer")
-	}
-	pub, err := crypto.MarshalPublicKey(key.GetPublic())
+	key, pub, err := p.selfKey()
 	if err != nil {
 		return err
 	}
@@ -74,15 +68,8 @@ func (t *recordTable) put(rec JobRecord) error {
 	if rec.ID == "" || len(rec.ID) > wire.MaxJobIDLen || rec.N <= 0 || len(rec.Ranks) > rec.N {
 		return fmt.Errorf("%w: invalid job record", wire.ErrBadRequest)
 	}
-	pub, err := crypto.UnmarshalPublicKey(rec.OwnerKey)
-	if err != nil {
-		return fmt.Errorf("%w: record owner key: %v", wire.ErrBadRequest, err)
-	}
-	if !rec.Owner.MatchesPublicKey(pub) {
-		return fmt.Errorf("%w: job record %s: key is not its owner's", wire.ErrDenied, rec.ID)
-	}
-	if ok, err := pub.Verify(signingBytes(rec), rec.Sig); err != nil || !ok {
-		return fmt.Errorf("%w: job record %s is not signed by its owner", wire.ErrDenied, rec.ID)
+	if err := checkSigned(rec.Owner, rec.OwnerKey, signingBytes(rec), rec.Sig, "job record "+rec.ID); err != nil {
+		return err
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()

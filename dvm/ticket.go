@@ -3,11 +3,9 @@ package dvm
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
-	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/p2pdvm/p2pdvm/internal/wire"
@@ -36,11 +34,7 @@ func (t Ticket) signingBytes() []byte {
 
 // signTicket issues a ticket for a rank this peer submitted.
 func (p *Peer) signTicket(job string, rank int, host peer.ID) (*Ticket, error) {
-	key := p.h.Peerstore().PrivKey(p.h.ID())
-	if key == nil {
-		return nil, errors.New("dvm: no private key for this peer")
-	}
-	pub, err := crypto.MarshalPublicKey(key.GetPublic())
+	key, pub, err := p.selfKey()
 	if err != nil {
 		return nil, err
 	}
@@ -58,17 +52,7 @@ func verifyTicket(t *Ticket, l Location) error {
 	if t.Job != l.Job || t.Rank != l.Rank || t.Host != l.Host {
 		return fmt.Errorf("%w: ticket for %s:%d on %s does not match", wire.ErrDenied, l.Job, l.Rank, shortID(l.Host))
 	}
-	pub, err := crypto.UnmarshalPublicKey(t.Key)
-	if err != nil {
-		return fmt.Errorf("%w: ticket key: %v", wire.ErrBadRequest, err)
-	}
-	if !l.Submitter.MatchesPublicKey(pub) {
-		return fmt.Errorf("%w: ticket for %s:%d is not from its submitter", wire.ErrDenied, l.Job, l.Rank)
-	}
-	if ok, err := pub.Verify(t.signingBytes(), t.Sig); err != nil || !ok {
-		return fmt.Errorf("%w: ticket for %s:%d has a bad signature", wire.ErrDenied, l.Job, l.Rank)
-	}
-	return nil
+	return checkSigned(l.Submitter, t.Key, t.signingBytes(), t.Sig, fmt.Sprintf("ticket for %s:%d", l.Job, l.Rank))
 }
 
 // sendTicket gives a placed rank's host and the owner that placed it the
