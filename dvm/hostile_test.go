@@ -88,17 +88,11 @@ func TestHostilePeer(t *testing.T) {
 // streams the run's token. The same frames with the right token go
 // through, so the refusals are the key's doing.
 func TestForgedMessagesRefused(t *testing.T) {
-	prog := buildProg(t, "./testdata/alltoall")
 	peers := mockCluster(t, 4)
 	sub, evil := peers[0], peers[3]
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	// Long enough to outlast the test; killed at the end.
-	j, err := sub.Submit(ctx, Spec{Program: prog, N: 2, Args: []string{"100000000"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = sub.Kill(j.ID(), "test over", 1) }()
+	j := endlessJob(t, sub)
 	var host *Peer
 	testutil.Eventually(t, 20*time.Second, "rank 1 running", func() bool {
 		for _, r := range j.record().Ranks {

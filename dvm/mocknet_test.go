@@ -299,21 +299,28 @@ func TestRelativeDataDir(t *testing.T) {
 	}
 }
 
+// endlessJob submits from sub a 2-rank job that exchanges messages for
+// longer than any test runs, and kills it when the test ends.
+func endlessJob(t *testing.T, sub *Peer) *Job {
+	t.Helper()
+	j, err := sub.Submit(context.Background(), Spec{Program: buildProg(t, "./testdata/alltoall"), N: 2, Args: []string{"100000000"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sub.Kill(j.ID(), "test over", 1) })
+	return j
+}
+
 // status on the submitting peer shows what running ranks have sent so
 // far through their hosts; the hosts tell only the submitter. RankDirect
 // is off: chatty ranks would otherwise connect to each other and leave
 // the hosts' counters behind.
 func TestLiveRankCounts(t *testing.T) {
-	prog := buildProg(t, "./testdata/alltoall")
 	_, peers := mockNet(t, 4, func(c *Config) { c.RankDirect = false })
 	sub := peers[0]
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	j, err := sub.Submit(ctx, Spec{Program: prog, N: 2, Args: []string{"100000000"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = sub.Kill(j.ID(), "test over", 1) }()
+	j := endlessJob(t, sub)
 	sent := func(r RankInfo) uint64 { return r.Routed + r.Shortcut }
 	var first JobRecord
 	testutil.Eventually(t, 20*time.Second, "both ranks running and counted", func() bool {
@@ -340,7 +347,7 @@ func TestLiveRankCounts(t *testing.T) {
 			break
 		}
 	}
-	err = other.call(ctx, first.Ranks[0].Host, "proc.stats", procStatsReq{Job: j.ID(), Ranks: []int{0}}, nil)
+	err := other.call(ctx, first.Ranks[0].Host, "proc.stats", procStatsReq{Job: j.ID(), Ranks: []int{0}}, nil)
 	if !errors.Is(err, wire.ErrDenied) {
 		t.Errorf("proc.stats from a peer that did not submit: %v, want denied", err)
 	}
