@@ -256,10 +256,3 @@ func (p *Peer) reportCkpt(pr *proc, r ckptReport) {
 		p.log.Warn("checkpoint report", "job", pr.job, "rank", pr.rank, "epoch", r.Epoch, "coordinator", shortID(coord), "err", err)
 	}
 }
-
-// coordinated reports whether this peer has coordinated any epoch.
-func (t *coordTable) coordinated() bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.n > 0
-}

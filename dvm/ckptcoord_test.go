@@ -108,3 +108,10 @@ func TestCkptGrantVerify(t *testing.T) {
 		t.Errorf("a grant naming another coordinator: %v", err)
 	}
 }
+
+// coordinated reports whether this peer has coordinated any epoch.
+func (t *coordTable) coordinated() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.n > 0
+}
