@@ -67,15 +67,17 @@ type Config struct {
 	// commit; an epoch that takes longer is aborted and the previous one
 	// stays the one to restart from.
 	CkptTimeout time.Duration
-	// A submitter pings the hosts of its running jobs every
-	// HeartbeatInterval and declares one lost after HeartbeatMisses
-	// unanswered pings in a row (each may take up to the interval). A
-	// crashed host is noticed at once, from its closed connections; this
-	// catches hung hosts and silent networks: 1 s and 3 misses declare
-	// one dead within 3 to 4 s, inside the 5 s a restart budget allows,
-	// while a host must stall for 3 s straight (a loopback ping takes
-	// well under a millisecond; a loaded desktop answers in tens) to be
-	// mistaken for dead. 0 turns heartbeats off.
+	// The owner of each location object pings the object's host every
+	// HeartbeatInterval and reports it lost to the job's submitter after
+	// HeartbeatMisses unanswered pings in a row (each may take up to the
+	// interval); the submitter checks with one ping of its own. A crashed
+	// host is noticed at once, from its closed connections; this catches
+	// hung hosts and silent networks: 1 s and 3 misses declare one dead
+	// within 3 to 4 s, inside the 5 s a restart budget allows, while a
+	// host must stall for 3 s straight (a loopback ping takes well under
+	// a millisecond; a loaded desktop answers in tens) to be mistaken for
+	// dead. The submitter also pings, with twice the misses, for hosts
+	// that own their own ranks' objects. 0 turns heartbeats off.
 	HeartbeatInterval time.Duration
 	HeartbeatMisses   int
 	// Floc decides which destinations get shortcuts (see package floc);

@@ -106,6 +106,8 @@ type NodeInfo struct {
 	Objects []string `json:"objects,omitempty"`
 	// Traffic says how messages from ranks hosted here left this peer.
 	Traffic TrafficStats `json:"traffic"`
+	// Heartbeats are the pings this peer sent as an owner or a submitter.
+	Heartbeats HeartbeatStats `json:"heartbeats"`
 }
 
 type ctlServer struct {
@@ -308,7 +310,8 @@ func (p *Peer) Peers() []PeerInfo {
 // Info describes this peer.
 func (p *Peer) Info() NodeInfo {
 	ni := NodeInfo{ID: p.h.ID().String(), DataDir: p.cfg.DataDir, Peers: len(p.h.Network().Peers()),
-		Procs: p.procs.count(), Locs: p.locs.count(), Traffic: p.Traffic()}
+		Procs: p.procs.count(), Locs: p.locs.count(), Traffic: p.Traffic(),
+		Heartbeats: p.pings.snapshot()}
 	for _, l := range p.locs.list() {
 		ni.Objects = append(ni.Objects, fmt.Sprintf("%s:%d@%s v%d", l.Job, l.Rank, shortID(l.Host), l.Version))
 	}

@@ -49,6 +49,7 @@ type Peer struct {
 	keys    *msgKeys      // data plane: message keys of the runs hosted here
 	coords  *coordTable   // checkpoint epochs coordinated here (owner of the job key)
 	jobs    *submitTable  // submitter role
+	pings   pingStats     // failure detection: heartbeat round trips
 	ctl     *ctlServer    // local control API, if enabled
 	psock   *procListener // where rank processes attach
 
@@ -176,6 +177,7 @@ func newPeer(cfg Config, h host.Host, lock *os.File) (*Peer, error) {
 	}
 	p.goFunc(p.releaseAfterBursts)
 	p.goFunc(p.runLocUpkeep)
+	p.goFunc(p.runHostWatch)
 	p.goFunc(p.runFlocSweep)
 	switch abi := sandbox.ABI(); {
 	case cfg.SandboxExec == "":

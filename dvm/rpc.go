@@ -56,6 +56,7 @@ func (p *Peer) handlers() map[string]handler {
 		"ckpt.coord":   p.handleCkptCoord,
 		"ckpt.report":  p.handleCkptReport,
 		"peer.ping":    p.handlePing,
+		"host.lost":    p.handleHostLost,
 	}
 }
 

@@ -151,14 +151,16 @@ type Job struct {
 	bin     string // the program's hash and size, for spawns and restarts
 	binSize int64
 
-	mu      sync.Mutex
-	core    *jobCore
-	ck      *ckptCore
-	ckWait  map[int]chan ckptResult // epoch -> whoever waits for it
-	hosts   map[rankID]peer.ID      // (run id, rank) -> host that streams its output
-	owners  map[peer.ID]bool
-	changed chan struct{} // closed and replaced on every append or state change
-	done    chan struct{}
+	mu     sync.Mutex
+	core   *jobCore
+	ck     *ckptCore
+	ckWait map[int]chan ckptResult // epoch -> whoever waits for it
+	hosts  map[rankID]peer.ID      // (run id, rank) -> host that streams its output
+	owners map[peer.ID]bool
+	// checking holds the hosts whose reported loss is being confirmed.
+	checking map[peer.ID]bool
+	changed  chan struct{} // closed and replaced on every append or state change
+	done     chan struct{}
 }
 
 func newJob(p *Peer, rec JobRecord) (*Job, error) {

@@ -60,7 +60,34 @@ func (p *report) ckptSection() []target {
 	p.f("; checksum after the restart: %s.\n", p.checksumOf("ckpt/restart"))
 	ts = append(ts, target{"kill -9 of a hosting peer → every rank running again ≤ 10 s", rs.cell() + " s",
 		verdict(rs.ok && rs.max <= 10 && p.checksumOf("ckpt/restart") == "OK", rs.ok)})
+	p.heartbeats()
 	return ts
+}
+
+// heartbeats writes what the failure detector's timeout is measured
+// against: the round trips of the heartbeats the 2-peer DVM sent while its
+// ranks kept both cores busy.
+func (p *report) heartbeats() {
+	r := p.r
+	var rows []string
+	for _, peer := range []string{"peer1", "peer2"} {
+		row := "heartbeats/" + peer
+		if r.first(row, "sent") == "" || r.first(row, "sent") == "0" {
+			continue
+		}
+		rows = append(rows, fmt.Sprintf("| %s | %s | %s | %s | %s | %s |\n", peer, r.first(row, "sent"), r.first(row, "missed"),
+			r.first(row, "p50_ms"), r.first(row, "p99_ms"), r.first(row, "max_ms")))
+	}
+	if len(rows) == 0 {
+		return
+	}
+	p.f("\n**Heartbeats under load.** The pings the 2 peers of the pingpong and heat rows sent each other (as owners of\n")
+	p.f("location objects and as submitter) while the ranks kept both cores busy. A host is declared lost after 3 pings\n")
+	p.f("in a row go unanswered for 1 s each, so the margin is 1 s against the largest round trip below.\n\n")
+	p.f("| peer | pings | unanswered | p50 (ms) | p99 (ms) | max (ms) |\n|---|---:|---:|---:|---:|---:|\n")
+	for _, row := range rows {
+		p.f("%s", row)
+	}
 }
 
 // checksumOf is "OK" when every checksum of rows matches the expected

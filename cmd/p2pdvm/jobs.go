@@ -197,6 +197,10 @@ func init() {
 				fmt.Printf("address: %s\n", a)
 			}
 			printTraffic(ni.Traffic)
+			if hb := ni.Heartbeats; hb.Sent > 0 {
+				fmt.Printf("heartbeats sent: %d, %d unanswered; round trip p50 %.3f ms, p99 %.3f ms, max %.3f ms\n",
+					hb.Sent, hb.Missed, hb.P50Ms, hb.P99Ms, hb.MaxMs)
+			}
 			return 0
 		},
 	})
