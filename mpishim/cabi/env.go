@@ -170,6 +170,7 @@ func MPI_Comm_size(comm C.MPI_Comm, size *C.int) C.int {
 }
 
 func commOf(h C.MPI_Comm) (*commObj, error) {
+	freshTick()
 	co := state.comms.get(int32(h))
 	if co == nil {
 		if !state.initialized {
