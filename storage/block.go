@@ -61,7 +61,8 @@ func codecs() (*zstd.Encoder, *zstd.Decoder) {
 }
 
 // Encode makes the stored form of content: filtered, then compressed
-// with zstd unless that does not make it smaller.
+// with zstd unless a sample says it would not help (compressible.go) or
+// the result is no smaller.
 func Encode(content []byte, f Filter) ([]byte, error) {
 	if len(content) > MaxBlock {
 		return nil, fmt.Errorf("storage: block of %d bytes, limit %d", len(content), MaxBlock)
@@ -74,9 +75,15 @@ func Encode(content []byte, f Filter) ([]byte, error) {
 		filtered = shuffle8(content)
 	}
 	e, _ := codecs()
+	const hdrMax = 3 + binary.MaxVarintLen64
+	if !worthCompressing(e, filtered) {
+		out := make([]byte, 0, hdrMax+len(filtered))
+		out = binary.AppendUvarint(append(out, blockVersion, byte(CodecNone), byte(f)), uint64(len(content)))
+		return append(out, filtered...), nil
+	}
 	// The output buffer has room for zstd's worst case, so EncodeAll never
 	// grows it by copying, and for the raw payload if zstd does not help.
-	out := make([]byte, 0, max(e.MaxEncodedSize(len(filtered)), len(filtered))+3+binary.MaxVarintLen64)
+	out := make([]byte, 0, max(e.MaxEncodedSize(len(filtered)), len(filtered))+hdrMax)
 	hdr := binary.AppendUvarint(append(out, blockVersion, byte(CodecZstd), byte(f)), uint64(len(content)))
 	out = e.EncodeAll(filtered, hdr)
 	if len(out)-len(hdr) >= len(filtered) {
