@@ -31,16 +31,19 @@ const directAlign = 4096
 // directBuf is the size of a DirectWriter's buffer.
 const directBuf = 1 << 20
 
-var directBufs = sync.Pool{New: func() any { return alignedBuf(directBuf) }}
+var directBufs = sync.Pool{New: func() any {
+	return alignedBuf(make([]byte, directBuf+directAlign), directBuf)[:directBuf:directBuf]
+}}
 
-// alignedBuf returns n bytes whose first byte is directAlign-aligned.
-func alignedBuf(n int) []byte {
-	b := make([]byte, n+directAlign)
+// alignedBuf returns n bytes of b, which has directAlign bytes to spare,
+// whose first byte is directAlign-aligned. Its capacity runs to b's end,
+// so that Recycle puts it in b's class.
+func alignedBuf(b []byte, n int) []byte {
 	off := 0
 	if r := int(uintptr(unsafe.Pointer(&b[0])) % directAlign); r != 0 {
 		off = directAlign - r
 	}
-	return b[off : off+n : off+n]
+	return b[off : off+n]
 }
 
 func aligned(b []byte) bool {
@@ -140,7 +143,8 @@ func (w *DirectWriter) Finish() error {
 }
 
 // readFileDirect reads a whole file with O_DIRECT where it can. The
-// result is the file's bytes, in memory aligned for direct I/O.
+// result is the file's bytes, in memory aligned for direct I/O, from Buf:
+// the caller may Recycle it.
 func readFileDirect(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -153,13 +157,14 @@ func readFileDirect(path string) ([]byte, error) {
 	}
 	size := int(info.Size())
 	if size < directAlign || setDirect(f, true) != nil {
-		b := make([]byte, size)
+		b := Buf(size)
 		_, err := io.ReadFull(f, b)
 		return b, err
 	}
 	// Room to the next aligned length, so the last direct read asks for
 	// whole blocks and gets the short tail.
-	b := alignedBuf((size + directAlign - 1) &^ (directAlign - 1))
+	n := (size + directAlign - 1) &^ (directAlign - 1)
+	b := alignedBuf(Buf(n+directAlign), n)
 	off := 0
 	for off < size {
 		n, err := f.Read(b[off:])
@@ -181,5 +186,5 @@ func readFileDirect(path string) ([]byte, error) {
 			}
 		}
 	}
-	return b[:size:size], nil
+	return b[:size], nil
 }

@@ -27,7 +27,7 @@ func TestDirectWriteAndRead(t *testing.T) {
 				if off > 0 && n == len(data)-1 {
 					n = len(data) - off
 				}
-				src := alignedBuf(n + off)[off:]
+				src := alignedBuf(make([]byte, n+off+directAlign), n+off)[off:]
 				copy(src, data)
 				path := filepath.Join(dir, "f")
 				f, err := os.Create(path)
