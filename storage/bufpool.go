@@ -6,10 +6,10 @@ import (
 )
 
 // Buffers for blocks on the data path. On the VMs we run on, a fresh
-// megabyte costs more than the work done in it: the runtime zeroes it or
-// the kernel faults its pages in (1.3 CPU-s per GB allocated, measured),
-// as much as hashing it. So blocks are read, received and encoded into
-// buffers that go back to a pool when their owner is done.
+// megabyte costs about as much as hashing it: the runtime zeroes it or
+// the kernel faults its pages in (0.4-1.3 CPU-s per GB allocated, in a
+// microbenchmark). So blocks are read, received and encoded into buffers
+// that go back to a pool when their owner is done.
 //
 // The pool has a class per power of two. Buf(n) takes from the class of
 // the next power of two, so any buffer there is big enough. A buffer is
