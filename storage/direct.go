@@ -57,8 +57,8 @@ func aligned(b []byte) bool {
 // Not safe for concurrent use.
 type DirectWriter struct {
 	f      *os.File
-	plain  bool // no O_DIRECT from the start: Write writes through
-	direct bool // O_DIRECT is on; only writeAligned turns it off
+	plain  bool   // no O_DIRECT from the start: Write writes through
+	direct bool   // O_DIRECT is on; only writeAligned turns it off
 	buf    []byte // aligned, from directBufs; nil once finished
 	n      int    // bytes buffered
 
