@@ -179,14 +179,13 @@ func (p *Peer) blockCall(ctx context.Context, to peer.ID, typ byte, parts ...[]b
 		return nil, fmt.Errorf("%w: %v", wire.ErrUnavailable, err)
 	}
 	_ = s.CloseWrite()
-	rtyp, rbody, err := wire.NewReader(s, maxBlockFrame).Next()
+	// The reply's buffer is the caller's, who may recycle it: no copy.
+	rtyp, rbody, err := wire.ReadFrame(s, maxBlockFrame, storage.Buf)
 	switch {
 	case err != nil:
 		_ = s.Reset()
 		return nil, fmt.Errorf("%w: no reply: %v", wire.ErrUnavailable, err)
 	case rtyp == wire.TypeBlockData && typ == wire.TypeBlockGet:
-		// The reader is dropped after this one frame, so its buffer is
-		// the caller's: no copy.
 		p.noteBulk(len(rbody))
 		return rbody, nil
 	case rtyp != wire.TypeReply:
@@ -221,8 +220,16 @@ func (p *Peer) hasBlock(ctx context.Context, at peer.ID, id storage.ID) (int64, 
 func (p *Peer) serveBlock(s network.Stream) {
 	defer s.Close()
 	_ = s.SetDeadline(time.Now().Add(rpcIdle))
-	typ, body, err := wire.NewReader(s, maxBlockFrame).Next()
-	if err != nil || len(body) < 32 && typ != wire.TypeLeases {
+	// A block put arrives in a buffer from the block pool, recycled once
+	// it is stored: every handler below is done with the body when it
+	// returns.
+	typ, body, err := wire.ReadFrame(s, maxBlockFrame, storage.Buf)
+	if err != nil {
+		_ = s.Reset()
+		return
+	}
+	defer storage.Recycle(body)
+	if len(body) < 32 && typ != wire.TypeLeases {
 		_ = s.Reset()
 		return
 	}
@@ -250,6 +257,7 @@ func (p *Peer) serveBlock(s network.Stream) {
 		if err == nil {
 			p.noteBulk(len(stored))
 			_ = wire.WriteFrame(s, wire.TypeBlockData, stored)
+			storage.Recycle(stored) // a Writer does not keep what it is given
 			return
 		}
 		reply = errReply(blockErr(err))

@@ -99,7 +99,7 @@ func (p *Peer) getFile(cid, path string, limit int64, mode os.FileMode, progress
 	defer os.Remove(tmp.Name())
 	// The file is synced before it is renamed into place, so it is
 	// written with direct I/O where the file system allows.
-	dw := storage.NewDirectWriter(tmp)
+	dw := storage.NewStreamingDirectWriter(tmp)
 	var w io.Writer = dw
 	if progress != nil {
 		w = &countingWriter{w: dw, total: m.Size, fn: progress}

@@ -61,8 +61,27 @@ func codecs() (*zstd.Encoder, *zstd.Decoder) {
 }
 
 // Encode makes the stored form of content: filtered, then compressed
-// with zstd unless that does not make it smaller.
+// with zstd unless a sample says it would not help (compressible.go) or
+// the result is no smaller.
 func Encode(content []byte, f Filter) ([]byte, error) {
+	if len(content) > MaxBlock {
+		return nil, fmt.Errorf("storage: block of %d bytes, limit %d", len(content), MaxBlock)
+	}
+	return AppendEncoded(make([]byte, 0, EncodedBound(len(content))), content, f)
+}
+
+// EncodedBound is the most bytes the stored form of n bytes of content
+// takes: zstd's worst case, or the raw bytes, and the header.
+func EncodedBound(n int) int {
+	e, _ := codecs()
+	return max(e.MaxEncodedSize(n), n) + 3 + binary.MaxVarintLen64
+}
+
+// AppendEncoded appends the stored form of content (as Encode makes it) to
+// dst. With EncodedBound(len(content)) bytes free in dst it allocates
+// nothing but FilterShuffle8's copy, so a caller that puts many blocks
+// can take dst from a pool (Buf).
+func AppendEncoded(dst, content []byte, f Filter) ([]byte, error) {
 	if len(content) > MaxBlock {
 		return nil, fmt.Errorf("storage: block of %d bytes, limit %d", len(content), MaxBlock)
 	}
@@ -72,17 +91,20 @@ func Encode(content []byte, f Filter) ([]byte, error) {
 	filtered := content
 	if f == FilterShuffle8 {
 		filtered = shuffle8(content)
+		defer Recycle(filtered)
 	}
 	e, _ := codecs()
-	// The output buffer has room for zstd's worst case, so EncodeAll never
-	// grows it by copying, and for the raw payload if zstd does not help.
-	out := make([]byte, 0, max(e.MaxEncodedSize(len(filtered)), len(filtered))+3+binary.MaxVarintLen64)
-	hdr := binary.AppendUvarint(append(out, blockVersion, byte(CodecZstd), byte(f)), uint64(len(content)))
-	out = e.EncodeAll(filtered, hdr)
-	if len(out)-len(hdr) >= len(filtered) {
-		out = append(out[:len(hdr)], filtered...)
-		out[1] = byte(CodecNone)
+	start := len(dst)
+	out := binary.AppendUvarint(append(dst, blockVersion, byte(CodecZstd), byte(f)), uint64(len(content)))
+	hdr := len(out)
+	if worthCompressing(e, filtered) {
+		out = e.EncodeAll(filtered, out)
+		if len(out)-hdr < len(filtered) {
+			return out, nil
+		}
 	}
+	out = append(out[:hdr], filtered...)
+	out[start+1] = byte(CodecNone)
 	return out, nil
 }
 
@@ -118,7 +140,7 @@ func decode(stored []byte) ([]byte, error) {
 	case CodecZstd:
 		_, d := codecs()
 		var err error
-		if raw, err = d.DecodeAll(payload, make([]byte, 0, n)); err != nil {
+		if raw, err = d.DecodeAll(payload, Buf(int(n))[:0]); err != nil {
 			return nil, err
 		}
 	default:
@@ -131,7 +153,11 @@ func decode(stored []byte) ([]byte, error) {
 	case FilterNone:
 		return raw, nil
 	case FilterShuffle8:
-		return unshuffle8(raw), nil
+		content := unshuffle8(raw)
+		if codec != CodecNone {
+			Recycle(raw) // decoded into a buffer of its own
+		}
+		return content, nil
 	}
 	return nil, fmt.Errorf("unknown filter %d", f)
 }
@@ -139,7 +165,7 @@ func decode(stored []byte) ([]byte, error) {
 // shuffle8 transposes the whole 8-byte words of b; a tail shorter than a
 // word stays as it is.
 func shuffle8(b []byte) []byte {
-	out := make([]byte, len(b))
+	out := Buf(len(b))
 	words := len(b) / 8
 	p := planes(out, words)
 	// One 8-byte load per word and a store to each plane: about three
@@ -154,7 +180,7 @@ func shuffle8(b []byte) []byte {
 }
 
 func unshuffle8(b []byte) []byte {
-	out := make([]byte, len(b))
+	out := Buf(len(b))
 	words := len(b) / 8
 	p := planes(b, words)
 	for i := range words {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"unsafe"
 )
@@ -31,16 +32,19 @@ const directAlign = 4096
 // directBuf is the size of a DirectWriter's buffer.
 const directBuf = 1 << 20
 
-var directBufs = sync.Pool{New: func() any { return alignedBuf(directBuf) }}
+var directBufs = sync.Pool{New: func() any {
+	return alignedBuf(make([]byte, directBuf+directAlign), directBuf)[:directBuf:directBuf]
+}}
 
-// alignedBuf returns n bytes whose first byte is directAlign-aligned.
-func alignedBuf(n int) []byte {
-	b := make([]byte, n+directAlign)
+// alignedBuf returns n bytes of b, which has directAlign bytes to spare,
+// whose first byte is directAlign-aligned. Its capacity runs to b's end,
+// so that Recycle puts it in b's class.
+func alignedBuf(b []byte, n int) []byte {
 	off := 0
 	if r := int(uintptr(unsafe.Pointer(&b[0])) % directAlign); r != 0 {
 		off = directAlign - r
 	}
-	return b[off : off+n : off+n]
+	return b[off : off+n]
 }
 
 func aligned(b []byte) bool {
@@ -49,35 +53,77 @@ func aligned(b []byte) bool {
 
 // DirectWriter writes a new file from its start with O_DIRECT where the
 // file system allows it. Finish writes what is left; the caller then
-// syncs and closes the file. Not safe for concurrent use.
+// syncs and closes the file, and must call Finish even after an error.
+// Not safe for concurrent use.
 type DirectWriter struct {
 	f      *os.File
-	direct bool
+	plain  bool   // no O_DIRECT from the start: Write writes through
+	direct bool   // O_DIRECT is on; only writeAligned turns it off
 	buf    []byte // aligned, from directBufs; nil once finished
 	n      int    // bytes buffered
+
+	// Background writing (NewStreamingDirectWriter): a full buffer goes
+	// to a goroutine that writes it while Write fills the other one.
+	full  chan []byte  // buffers to write, in file order
+	free  chan []byte  // buffers written, to fill again
+	ended chan error   // the writer goroutine's first error, once it ends
+	bgErr atomic.Value // error: the first write that failed, seen by Write
 }
 
 // NewDirectWriter returns a writer to f, a file just created (empty,
-// offset 0) for writing.
+// offset 0) for writing. Each Write that fills the buffer waits for the
+// disk: for one block, which is written once, whole.
 func NewDirectWriter(f *os.File) *DirectWriter {
 	w := &DirectWriter{f: f, direct: setDirect(f, true) == nil}
+	w.plain = !w.direct
 	if w.direct {
 		w.buf = directBufs.Get().([]byte)
 	}
 	return w
 }
 
+// NewStreamingDirectWriter is NewDirectWriter for a long file written in
+// many pieces, like the file a get writes: full buffers are written in
+// the background, so the caller fetches and checks the next piece while
+// the disk takes the last one (a direct write does not return before
+// the disk has the data). Errors show in a later Write or in Finish.
+func NewStreamingDirectWriter(f *os.File) *DirectWriter {
+	w := NewDirectWriter(f)
+	if w.plain {
+		return w
+	}
+	w.full, w.free, w.ended = make(chan []byte, 1), make(chan []byte, 1), make(chan error, 1)
+	w.free <- directBufs.Get().([]byte)
+	go func() {
+		var err error
+		for b := range w.full {
+			if err == nil {
+				if err = w.writeAligned(b); err != nil {
+					w.bgErr.Store(err)
+				}
+			}
+			w.free <- b
+		}
+		w.ended <- err
+	}()
+	return w
+}
+
 // Write buffers p and writes every full buffer. A caller's aligned slice
-// met with an empty buffer is written straight from its memory.
+// met with an empty buffer is written straight from its memory (not in
+// the background: the memory is the caller's again once Write returns).
 func (w *DirectWriter) Write(p []byte) (int, error) {
-	if !w.direct {
+	if w.plain {
 		return w.f.Write(p)
 	}
 	if w.buf == nil {
 		return 0, errors.New("storage: write after Finish")
 	}
+	if err, _ := w.bgErr.Load().(error); err != nil {
+		return 0, err
+	}
 	total := len(p)
-	if w.n == 0 && aligned(p) && len(p) >= directAlign {
+	if w.full == nil && w.n == 0 && aligned(p) && len(p) >= directAlign {
 		k := len(p) &^ (directAlign - 1)
 		if err := w.writeAligned(p[:k]); err != nil {
 			return 0, err
@@ -89,13 +135,24 @@ func (w *DirectWriter) Write(p []byte) (int, error) {
 		w.n += c
 		p = p[c:]
 		if w.n == len(w.buf) {
-			if err := w.writeAligned(w.buf); err != nil {
+			if err := w.flush(); err != nil {
 				return total - len(p) - c, err
 			}
 			w.n = 0
 		}
 	}
 	return total, nil
+}
+
+// flush writes the full buffer, or hands it to the background writer and
+// takes the other buffer once that one is written.
+func (w *DirectWriter) flush() error {
+	if w.full == nil {
+		return w.writeAligned(w.buf)
+	}
+	w.full <- w.buf
+	w.buf = <-w.free
+	return nil
 }
 
 // writeAligned writes whole aligned blocks; if the kernel refuses the
@@ -123,6 +180,16 @@ func (w *DirectWriter) Finish() error {
 		directBufs.Put(w.buf[:cap(w.buf)])
 		w.buf = nil
 	}()
+	if w.full != nil {
+		// Everything handed over is written (or failed) before the
+		// rest: the writes go in file order.
+		close(w.full)
+		err := <-w.ended
+		directBufs.Put(<-w.free)
+		if err != nil {
+			return err
+		}
+	}
 	k := len(buf) &^ (directAlign - 1)
 	if k > 0 {
 		if err := w.writeAligned(buf[:k]); err != nil {
@@ -140,7 +207,8 @@ func (w *DirectWriter) Finish() error {
 }
 
 // readFileDirect reads a whole file with O_DIRECT where it can. The
-// result is the file's bytes, in memory aligned for direct I/O.
+// result is the file's bytes, in memory aligned for direct I/O, from Buf:
+// the caller may Recycle it.
 func readFileDirect(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -153,13 +221,14 @@ func readFileDirect(path string) ([]byte, error) {
 	}
 	size := int(info.Size())
 	if size < directAlign || setDirect(f, true) != nil {
-		b := make([]byte, size)
+		b := Buf(size)
 		_, err := io.ReadFull(f, b)
 		return b, err
 	}
 	// Room to the next aligned length, so the last direct read asks for
 	// whole blocks and gets the short tail.
-	b := alignedBuf((size + directAlign - 1) &^ (directAlign - 1))
+	n := (size + directAlign - 1) &^ (directAlign - 1)
+	b := alignedBuf(Buf(n+directAlign), n)
 	off := 0
 	for off < size {
 		n, err := f.Read(b[off:])
@@ -181,5 +250,5 @@ func readFileDirect(path string) ([]byte, error) {
 			}
 		}
 	}
-	return b[:size:size], nil
+	return b[:size], nil
 }

@@ -9,6 +9,11 @@ import (
 
 // BlockStore is where whole files put and get their blocks: the local
 // Disk, or the DHT-placed store of package dvm.
+//
+// Put may be called concurrently and must not keep stored, nor hand it to
+// anything that outlives the call: PutFile recycles the buffer (Recycle)
+// once Put returns. Get's result belongs to the caller, which may recycle
+// it, so Get must not return bytes it keeps.
 type BlockStore interface {
 	Put(id ID, stored []byte) error
 	Get(id ID) ([]byte, error)
@@ -92,8 +97,9 @@ func PutFile(s BlockStore, r io.Reader, f Filter) (ID, *Manifest, error) {
 		// here, into the block the put then owns, rather than copied
 		// for a goroutine to encode: one copy of every byte fewer, and
 		// encoding loses no parallelism, as all Encode calls share one
-		// zstd encoder.
-		stored, err := Encode(chunk, f)
+		// zstd encoder. The block's buffer goes back to the pool once
+		// it is stored (bufpool.go).
+		stored, err := AppendEncoded(Buf(EncodedBound(len(chunk)))[:0], chunk, f)
 		if err != nil {
 			return err
 		}
@@ -101,6 +107,7 @@ func PutFile(s BlockStore, r io.Reader, f Filter) (ID, *Manifest, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer Recycle(stored)
 			defer bud.release(len(stored))
 			if err := s.Put(id, stored); err != nil {
 				mu.Lock()
@@ -222,7 +229,9 @@ func WriteChunks(s BlockStore, cid ID, m *Manifest, w io.Writer) error {
 			return fmt.Errorf("%w: chunk %d of %s is %d bytes, manifest says %d", ErrCorrupt, i, cid, len(got.data), c.Size)
 		}
 		start(i + InFlight)
-		if _, err := w.Write(got.data); err != nil {
+		_, err := w.Write(got.data)
+		Recycle(got.data) // a Writer does not keep what it is given
+		if err != nil {
 			return err
 		}
 	}

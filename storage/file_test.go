@@ -46,7 +46,7 @@ func (s *slowStore) Put(id ID, stored []byte) error {
 	if s.failAfter > 0 && n > s.failAfter {
 		return errors.New("injected failure")
 	}
-	s.blocks[id] = stored
+	s.blocks[id] = bytes.Clone(stored) // PutFile reuses stored
 	return nil
 }
 
@@ -57,7 +57,9 @@ func (s *slowStore) Get(id ID) ([]byte, error) {
 	if !ok {
 		return nil, ErrNotFound
 	}
-	return Decode(id, b)
+	// The caller owns (and may recycle) what Get returns, and a raw
+	// block's content is its stored bytes: decode a copy.
+	return Decode(id, bytes.Clone(b))
 }
 
 func TestPutFileOverlapsPutsAndGetsInOrder(t *testing.T) {

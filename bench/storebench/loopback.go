@@ -25,7 +25,7 @@ func profileLoopback(ctx context.Context, args []string, out *results) error {
 	n := fs.Int("peers", 4, "peers")
 	file := fs.String("file", "", "the file to put and get back")
 	dir := fs.String("dir", "", "data dirs go here (default: a new directory in $TMPDIR)")
-	cpuprof := fs.String("cpuprofile", "", "write a CPU profile of the put and the get here")
+	cpuprof := fs.String("cpuprofile", "", "write CPU profiles of the put and of the get to this path plus .put and .get")
 	memprof := fs.String("memprofile", "", "write a heap profile (allocations) here")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -71,32 +71,31 @@ func profileLoopback(ctx context.Context, args []string, out *results) error {
 			time.Sleep(50 * time.Millisecond)
 		}
 	}
-	if *cpuprof != "" {
-		f, err := os.Create(*cpuprof)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
-	}
 	if *memprof != "" {
 		runtime.MemProfileRate = 64 << 10
 	}
-	t0, c0 := time.Now(), cpuTime()
-	r, err := peers[0].StorePut(*file, "", nil)
+	stop, err := startProfile(*cpuprof, ".put")
 	if err != nil {
 		return err
 	}
+	t0, c0 := time.Now(), cpuTime()
+	r, err := peers[0].StorePut(*file, "", nil)
 	put, putCPU := time.Since(t0), cpuTime()-c0
-	got := filepath.Join(*dir, "got")
-	t0, c0 = time.Now(), cpuTime()
-	if _, err := peers[1%*n].StoreGet(r.CID, got, nil); err != nil {
+	stop()
+	if err != nil {
 		return err
 	}
+	got := filepath.Join(*dir, "got")
+	if stop, err = startProfile(*cpuprof, ".get"); err != nil {
+		return err
+	}
+	t0, c0 = time.Now(), cpuTime()
+	_, err = peers[1%*n].StoreGet(r.CID, got, nil)
 	get, getCPU := time.Since(t0), cpuTime()-c0
+	stop()
+	if err != nil {
+		return err
+	}
 	os.Remove(got)
 	mb := float64(info.Size()) / 1e6
 	out.put("store-loopback-inprocess", "put_MBps", fmt.Sprintf("%.1f", mb/put.Seconds()))
@@ -116,6 +115,27 @@ func profileLoopback(ctx context.Context, args []string, out *results) error {
 		}
 	}
 	return nil
+}
+
+// startProfile starts a CPU profile written to path+suffix, one per
+// phase, so that the put's costs are read apart from the get's; with no
+// path it does nothing. The returned stop ends it.
+func startProfile(path, suffix string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path + suffix)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
 
 // cpuTime is the user and system time this process has used.

@@ -87,28 +87,15 @@ func NewReader(r io.Reader, max int) *Reader {
 // Next reads the next frame. The body aliases an internal buffer that the
 // next call overwrites. io.EOF is returned only at a clean frame boundary.
 func (fr *Reader) Next() (typ byte, body []byte, err error) {
-	var hdr [HeaderLen]byte
-	if _, err := io.ReadFull(fr.r, hdr[:4]); err != nil {
-		if errors.Is(err, io.ErrUnexpectedEOF) {
-			return 0, nil, fmt.Errorf("%w: truncated header", ErrMalformed)
-		}
+	n, err := readFrameLen(fr.r, fr.max)
+	if err != nil {
 		return 0, nil, err
-	}
-	n := binary.LittleEndian.Uint32(hdr[:4])
-	if n == 0 {
-		return 0, nil, fmt.Errorf("%w: empty frame", ErrMalformed)
-	}
-	if int64(n-1) > int64(fr.max) {
-		return 0, nil, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, n-1, fr.max)
 	}
 	if cap(fr.buf) < int(n) {
 		fr.buf = make([]byte, n)
 	}
 	b := fr.buf[:n]
-	if _, err := io.ReadFull(fr.r, b); err != nil {
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			return 0, nil, fmt.Errorf("%w: truncated body", ErrMalformed)
-		}
+	if err := readFrameRest(fr.r, b); err != nil {
 		return 0, nil, err
 	}
 	// A single huge frame should not pin its buffer for the life of the stream.
@@ -116,6 +103,60 @@ func (fr *Reader) Next() (typ byte, body []byte, err error) {
 		fr.buf = nil
 	}
 	return b[0], b[1:], nil
+}
+
+// ReadFrame reads one frame from r into a buffer of its own, made by
+// alloc (say a pool's Get) for the body's exact length, which it returns
+// as body: the caller hands it back to the pool when it is done. It reads
+// nothing past the frame and buffers nothing, for streams that carry one
+// large frame, where a Reader's read-ahead buffer would be one more copy
+// of its first bytes. On error nothing it allocated is returned.
+func ReadFrame(r io.Reader, max int, alloc func(n int) []byte) (typ byte, body []byte, err error) {
+	n, err := readFrameLen(r, max)
+	if err != nil {
+		return 0, nil, err
+	}
+	var t [1]byte
+	if err := readFrameRest(r, t[:]); err != nil {
+		return 0, nil, err
+	}
+	body = alloc(int(n - 1))[:n-1]
+	if err := readFrameRest(r, body); err != nil {
+		return 0, nil, err
+	}
+	return t[0], body, nil
+}
+
+// readFrameLen reads a frame's length prefix: the type byte and body that
+// follow, at least the type, and at most max bytes of body.
+func readFrameLen(r io.Reader, max int) (uint32, error) {
+	var hdr [4]byte
+	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			return 0, fmt.Errorf("%w: truncated header", ErrMalformed)
+		}
+		return 0, err
+	}
+	n := binary.LittleEndian.Uint32(hdr[:])
+	if n == 0 {
+		return 0, fmt.Errorf("%w: empty frame", ErrMalformed)
+	}
+	if int64(n-1) > int64(max) {
+		return 0, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, n-1, max)
+	}
+	return n, nil
+}
+
+// readFrameRest reads the rest of a frame whose length prefix was read:
+// running out is a truncated frame, not a clean end.
+func readFrameRest(r io.Reader, b []byte) error {
+	if _, err := io.ReadFull(r, b); err != nil {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return fmt.Errorf("%w: truncated body", ErrMalformed)
+		}
+		return err
+	}
+	return nil
 }
 
 // Buffered is how many bytes have been read from the underlying reader

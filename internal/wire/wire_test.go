@@ -110,6 +110,32 @@ func FuzzReader(f *testing.F) {
 	})
 }
 
+// ReadFrame reads the frame Reader.Next reads, takes no more bytes than
+// that frame, and allocates exactly its body.
+func FuzzReadFrame(f *testing.F) {
+	f.Add(AppendAck(nil, 7))
+	f.Add([]byte{1, 0, 0, 0, 5, 9, 9})
+	f.Add([]byte{3, 0, 0, 0, TypeBlockGet, 1})
+	f.Add([]byte{0, 0, 0, 0})
+	f.Add([]byte{0, 16, 0, 0, 1})
+	f.Fuzz(func(t *testing.T, in []byte) {
+		wantTyp, wantBody, wantErr := NewReader(bytes.NewReader(in), 64).Next()
+		r := bytes.NewReader(in)
+		typ, body, err := ReadFrame(r, 64, func(n int) []byte {
+			if n > 64 {
+				t.Fatalf("allocating %d bytes past the limit", n)
+			}
+			return make([]byte, n)
+		})
+		if (err == nil) != (wantErr == nil) || err == nil && (typ != wantTyp || !bytes.Equal(body, wantBody)) {
+			t.Fatalf("ReadFrame = %d %q %v, Reader.Next = %d %q %v", typ, body, err, wantTyp, wantBody, wantErr)
+		}
+		if err == nil && r.Len() != len(in)-HeaderLen-len(body) {
+			t.Fatalf("read %d bytes past the frame", len(in)-HeaderLen-len(body)-r.Len())
+		}
+	})
+}
+
 func TestAckRoundTrip(t *testing.T) {
 	b := AppendAck(nil, 1<<40+3)
 	typ, body, err := NewReader(bytes.NewReader(b), 64).Next()
