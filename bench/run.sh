@@ -18,7 +18,7 @@
 # Environment:
 #   BENCH_REPEAT=5          repetitions of pingpong and startup
 #   BENCH_HEAT_ITERS=20000  heat iterations (N stays 1024 unless BENCH_HEAT_N)
-#   BENCH_HEAT_REPEAT=3     repetitions of heat
+#   BENCH_HEAT_REPEAT=5     repetitions of heat (this VM's heat times vary by 20-40% run to run)
 #   BENCH_CKPT_REPEAT=5     repetitions of the 2-rank checkpoint rows (at least heat's)
 #   BENCH_PINGPONG_ITERS=   round trips per size (empty: the programs' defaults)
 #   BENCH_TIMEOUT=900       seconds before one heat run is killed (pingpong:
@@ -63,7 +63,7 @@ esac
 if [[ ${BENCH_QUICK:-0} == 1 ]]; then
 	R=${BENCH_REPEAT:-1} HEAT_ITERS=${BENCH_HEAT_ITERS:-200} HEAT_R=${BENCH_HEAT_REPEAT:-1}
 else
-	R=${BENCH_REPEAT:-5} HEAT_ITERS=${BENCH_HEAT_ITERS:-20000} HEAT_R=${BENCH_HEAT_REPEAT:-3}
+	R=${BENCH_REPEAT:-5} HEAT_ITERS=${BENCH_HEAT_ITERS:-20000} HEAT_R=${BENCH_HEAT_REPEAT:-5}
 fi
 HEAT_N=${BENCH_HEAT_N:-1024}
 PP_ITERS=${BENCH_PINGPONG_ITERS:-}

@@ -233,7 +233,8 @@ func (p *report) write() {
 	p.pingpongTable("bandwidth_MBps", "Bandwidth", "MB/s")
 
 	p.f("\n## Heat (N=%s, %s iterations, 2 ranks)\n\n", meta("heat_n"), meta("heat_iters"))
-	p.f("Time is the `time_s` the program prints (the iteration loop). Expected checksum %s (%s).\n\n",
+	p.f("Time is the `time_s` the program prints (the iteration loop). The Go and the C program sweep with the same loop\n")
+	p.f("(four cells a step, each middle-row value loaded once), so every row runs one kernel. Expected checksum %s (%s).\n\n",
 		r.first("heat", "expected_checksum"), r.first("heat", "expected_from"))
 	p.f("| run | time (s) | checksum | vs MPICH TCP |\n|---|---:|---|---:|\n")
 	heatTCP := r.summarise("heat/mpich-tcp", "time_s", "heat/mpich-tcp")
