@@ -69,15 +69,17 @@ type Config struct {
 	CkptTimeout time.Duration
 	// The owner of each location object pings the object's host every
 	// HeartbeatInterval and reports it lost to the job's submitter after
-	// HeartbeatMisses unanswered pings in a row (each may take up to the
-	// interval); the submitter checks with one ping of its own. A crashed
-	// host is noticed at once, from its closed connections; this catches
-	// hung hosts and silent networks: 1 s and 3 misses declare one dead
-	// within 3 to 4 s, inside the 5 s a restart budget allows, while a
-	// host must stall for 3 s straight (a loopback ping takes well under
-	// a millisecond; a loaded desktop answers in tens) to be mistaken for
-	// dead. The submitter also pings, with twice the misses, for hosts
-	// that own their own ranks' objects. 0 turns heartbeats off.
+	// HeartbeatMisses unanswered pings in a row (each may take 3/4 of the
+	// interval); the submitter checks with one ping of its own (half an
+	// interval). A crashed host is noticed at once, from its closed
+	// connections; this catches hung hosts and silent networks: 1 s and 3
+	// misses declare one dead 3.3 to 4.3 s after it stops (the SIGSTOP
+	// test: 4.1-4.2 s to the restart), inside the 5 s a restart budget
+	// allows, while a live host would have to miss three 750 ms deadlines
+	// in a row, stalling for over 2 s, to be mistaken for dead (under the
+	// bench's full load its pings took 6-7 ms at most). The submitter also
+	// pings, with twice the misses, for hosts that own their own ranks'
+	// objects. 0 turns heartbeats off.
 	HeartbeatInterval time.Duration
 	HeartbeatMisses   int
 	// Floc decides which destinations get shortcuts (see package floc);
