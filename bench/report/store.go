@@ -84,8 +84,8 @@ func (p *report) storeSection(allNotes bool) {
 	p.f("%s `p2pdvm peer` processes on 127.0.0.1 (TCP, TLS, yamux), data dirs on %s; a fresh DVM for each of %s repetitions.\n",
 		r.first("store-loopback", "peers"), r.first("store-loopback", "disk"), r.first("store-loopback", "repeat"))
 	p.f("`p2pdvm store put` of %s MiB of random bytes through peer 1, then `p2pdvm store get` through peer 2, compared with\n", r.first("store-loopback", "size_mib"))
-	p.f("`cmp`. With 4 peers and k=%d the getting peer holds about 3/4 of the blocks, but a get asks the replicas in XOR order,\n", storeReplicas)
-	p.f("so it reads only the quarter whose closest peer it is from its own disk and the rest from another peer over TLS.\n")
+	p.f("`cmp`. With 4 peers and k=%d the getting peer holds about 3/4 of the blocks; a get reads a copy held here first\n", storeReplicas)
+	p.f("(from its own disk, verified) and fetches the other quarter from another peer over TLS.\n")
 	p.f("Peak RSS is VmHWM of every peer process after its put and get.\n\n")
 	put := r.summarise("store-loopback", "put_MBps", "store-loopback")
 	get := r.summarise("store-loopback", "get_MBps", "store-loopback")
