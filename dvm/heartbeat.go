@@ -154,8 +154,14 @@ type ownerWatch struct {
 	busy     atomic.Bool // a round is under way
 	mu       sync.Mutex
 	m        misses
-	bursts   map[peer.ID]bool   // hosts being probed after a disconnect
-	reported map[string]peer.ID // run id+host reported lost, so each is told once
+	bursts   map[peer.ID]bool // hosts being probed after a disconnect
+	reported map[lostRun]bool // runs told their host is lost, so each is told once
+}
+
+// lostRun is a run whose submitter was told that host h is lost.
+type lostRun struct {
+	run string
+	h   peer.ID
 }
 
 // watched groups the objects held by host, leaving out this peer's own.
@@ -182,7 +188,7 @@ func (p *Peer) runHostWatch() {
 		return
 	}
 	w := &ownerWatch{p: p, m: misses{limit: p.cfg.HeartbeatMisses, n: map[peer.ID]int{}},
-		bursts: map[peer.ID]bool{}, reported: map[string]peer.ID{}}
+		bursts: map[peer.ID]bool{}, reported: map[lostRun]bool{}}
 	// The notifier only queues: goroutines are started from this loop,
 	// which holds the peer's WaitGroup, so none starts after Close waited.
 	drops := make(chan peer.ID, 64)
@@ -229,8 +235,8 @@ func (w *ownerWatch) round(timeout time.Duration) {
 	byHost := w.watched()
 	w.mu.Lock()
 	w.m.keep(byHost)
-	for k, h := range w.reported {
-		if _, ok := byHost[h]; !ok {
+	for k := range w.reported {
+		if _, ok := byHost[k.h]; !ok {
 			delete(w.reported, k)
 		}
 	}
@@ -267,7 +273,7 @@ func (w *ownerWatch) burst(h peer.ID) {
 		if len(locs) == 0 {
 			return
 		}
-		ok := w.p.ping(h, w.p.cfg.HeartbeatInterval)
+		ok := w.p.ping(h, pingTimeout(w.p.cfg.HeartbeatInterval))
 		if w.record(h, ok, locs) || ok {
 			return
 		}
@@ -285,34 +291,30 @@ func (w *ownerWatch) record(h peer.ID, ok bool, locs []Location) (lost bool) {
 	w.mu.Lock()
 	lost = w.m.answer(h, ok)
 	if ok {
-		for k, hh := range w.reported {
-			if hh == h {
+		for k := range w.reported {
+			if k.h == h {
 				delete(w.reported, k)
 			}
 		}
 	}
-	type target struct {
-		run string
-		sub peer.ID
-	}
-	var tell []target
+	var tell []Location // one per run
 	if lost {
 		for _, l := range locs {
-			if k := l.Job + "@" + string(h); w.reported[k] == "" {
-				w.reported[k] = h
-				tell = append(tell, target{l.Job, l.Submitter})
+			if k := (lostRun{l.Job, h}); !w.reported[k] {
+				w.reported[k] = true
+				tell = append(tell, l)
 			}
 		}
 	}
 	w.mu.Unlock()
 	why := fmt.Sprintf("host %s missed %d heartbeats from owner %s", shortID(h), w.m.limit, shortID(w.p.h.ID()))
-	for _, t := range tell {
-		w.p.log.Warn("watched host lost", "run", t.run, "host", shortID(h), "submitter", shortID(t.sub))
+	for _, l := range tell {
+		w.p.log.Warn("watched host lost", "run", l.Job, "host", shortID(h), "submitter", shortID(l.Submitter))
 		w.p.goFunc(func() {
 			ctx, cancel := context.WithTimeout(w.p.ctx, 2*w.p.cfg.HeartbeatInterval)
 			defer cancel()
-			if err := w.p.call(ctx, t.sub, "host.lost", hostLostReq{Run: t.run, Host: h, Why: why}, nil); err != nil {
-				w.p.log.Info("telling a submitter its host is lost", "run", t.run, "submitter", shortID(t.sub), "err", err)
+			if err := w.p.call(ctx, l.Submitter, "host.lost", hostLostReq{Run: l.Job, Host: h, Why: why}, nil); err != nil {
+				w.p.log.Info("telling a submitter its host is lost", "run", l.Job, "submitter", shortID(l.Submitter), "err", err)
 			}
 		})
 	}
@@ -368,16 +370,17 @@ func (j *Job) hostsRanks(run int, h peer.ID) bool {
 func (j *Job) confirming(h peer.ID, on bool) bool {
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	if !on {
+		delete(j.checking, h)
+		return true
+	}
+	if j.checking[h] {
+		return false
+	}
 	if j.checking == nil {
 		j.checking = map[peer.ID]bool{}
 	}
-	if on && j.checking[h] {
-		return false
-	}
-	j.checking[h] = on
-	if !on {
-		delete(j.checking, h)
-	}
+	j.checking[h] = true
 	return true
 }
 
