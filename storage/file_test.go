@@ -14,12 +14,13 @@ import (
 // next chunk is slow under the race detector, and overlap is what the
 // test is about, not a race against the chunker.
 type slowStore struct {
-	mu        sync.Mutex
-	blocks    map[ID][]byte
-	puts      int
-	now, most int // puts in progress, and the most at once
-	failAfter int
-	overlap   chan struct{} // closed once two puts were in progress
+	mu         sync.Mutex
+	blocks     map[ID][]byte
+	puts       int
+	now, most  int // puts in progress, and the most at once
+	failAfter  int
+	overlap    chan struct{} // closed once two puts were in progress
+	overlapped bool
 }
 
 func (s *slowStore) Put(id ID, stored []byte) error {
@@ -31,7 +32,8 @@ func (s *slowStore) Put(id ID, stored []byte) error {
 	n := s.puts
 	s.now++
 	s.most = max(s.most, s.now)
-	if s.now == 2 && s.most == 2 {
+	if s.now == 2 && !s.overlapped {
+		s.overlapped = true
 		close(s.overlap)
 	}
 	overlap := s.overlap
