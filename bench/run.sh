@@ -34,6 +34,7 @@
 #                           1,000 peers over mocknet; results-scale.tsv,
 #                           logs-scale/)
 #   BENCH_ONLY=floc         Floc's section alone (#7, bench/floc.sh), the same way
+#   BENCH_ONLY=ckpt         the checkpoint rows alone (#6, bench/ckpt.sh), the same way
 #
 # Raw output of every run is kept in bench/build/logs/, the collected
 # samples in bench/build/results.tsv (row<TAB>metric<TAB>value).
@@ -54,8 +55,9 @@ case $ONLY in
 store) LOGS=$BUILD/logs-store RES=$BUILD/results-store.tsv ;;
 scale) LOGS=$BUILD/logs-scale RES=$BUILD/results-scale.tsv ;;
 floc) LOGS=$BUILD/logs-floc RES=$BUILD/results-floc.tsv ;; # bench/floc.sh
+ckpt) LOGS=$BUILD/logs-ckpt RES=$BUILD/results-ckpt.tsv ;; # bench/ckpt.sh
 *)
-	printf 'bench: BENCH_ONLY=%s: say store, scale or floc, or leave it empty for everything\n' "$ONLY" >&2
+	printf 'bench: BENCH_ONLY=%s: say store, scale, floc or ckpt, or leave it empty for everything\n' "$ONLY" >&2
 	exit 2
 	;;
 esac
@@ -113,7 +115,9 @@ why() {
 [[ $ONLY != floc ]] || { source "$ROOT/bench/floc.sh" && floc_only; } # exits
 # ---------------------------------------------------------------- MPICH
 have_mpich() { command -v mpicc.mpich >/dev/null && command -v mpiexec.mpich >/dev/null && command -v mpichversion >/dev/null; }
-if [[ -z $ONLY ]] && ! have_mpich; then
+# The checkpoint rows need MPICH too: a 1-rank run gives heat's expected
+# checksum for iteration counts without a known value.
+if [[ -z $ONLY || $ONLY == ckpt ]] && ! have_mpich; then
 	if [[ $(id -u) != 0 ]]; then
 		die "MPICH is not installed and installing it needs root: run 'sudo apt-get install -y mpich libmpich-dev' and try again"
 	fi
@@ -138,9 +142,11 @@ rm -rf "$LOGS"
 mkdir -p "$BUILD" "$LOGS"
 : >"$RES"
 
-if [[ -z $ONLY ]]; then
+if [[ -z $ONLY || $ONLY == ckpt ]]; then
 	log "building the C programs with $MPICC"
-	for p in pingpong heat initfin; do
+	progs=(pingpong heat initfin)
+	[[ $ONLY != ckpt ]] || progs=(heat)
+	for p in "${progs[@]}"; do
 		# -ffp-contract=off: no FMA, so heat's checksum is the same bits as Go's.
 		"$MPICC" -O2 -ffp-contract=off -o "$BUILD/$p" "examples/c/$p.c" -lm || die "compiling examples/c/$p.c failed"
 	done
@@ -179,7 +185,7 @@ done
 for ex in pingpong heat initfin; do
 	if [[ -n $P2P_REASON ]]; then
 		NOT_RUN[$ex]=$P2P_REASON
-	elif [[ -n $ONLY ]]; then
+	elif [[ -n $ONLY && ! ($ONLY == ckpt && $ex == heat) ]]; then
 		NOT_RUN[$ex]="not needed (BENCH_ONLY=$ONLY)"
 	elif [[ ! -d examples/$ex ]]; then
 		NOT_RUN[$ex]="examples/$ex does not exist"
@@ -443,18 +449,31 @@ p2p_reason() { # why the p2pdvm row for example $1 cannot run ("" if it can)
 	else echo "${NOT_RUN[$1]:-}"; fi
 }
 
-# heat's expected checksum: the known value, else a 1-rank MPICH run (the
-# program's result does not depend on the number of ranks).
-if [[ $HEAT_ITERS == 20000 && $HEAT_N == 1024 ]]; then
-	put heat expected_checksum "$HEAT_REF_20000_1024"
-	put heat expected_from "reference value for ITERS=20000 N=1024"
-else
-	log "heat: 1-rank MPICH run for the expected checksum of ITERS=$HEAT_ITERS N=$HEAT_N"
-	ref=$(timeout "$TIMEOUT" "$MPIEXEC" -n 1 "$BUILD/heat" "$HEAT_ITERS" "$HEAT_N" </dev/null 2>"$LOGS/heat-ref.err" |
+# heat_ref ROW ITERS: heat's expected checksum for ITERS (N=HEAT_N) into
+# ROW: the known value, else a 1-rank MPICH run (the program's result does
+# not depend on the number of ranks).
+heat_ref() {
+	local row=$1 iters=$2 ref
+	if [[ $iters == 20000 && $HEAT_N == 1024 ]]; then
+		put "$row" expected_checksum "$HEAT_REF_20000_1024"
+		put "$row" expected_from "reference value for ITERS=20000 N=1024"
+		return
+	fi
+	log "heat: 1-rank MPICH run for the expected checksum of ITERS=$iters N=$HEAT_N"
+	ref=$(timeout "$TIMEOUT" "$MPIEXEC" -n 1 "$BUILD/heat" "$iters" "$HEAT_N" </dev/null 2>"$LOGS/heat-ref-$iters.err" |
 		sed -n 's/.* checksum=\([^ ]*\).*/\1/p' || true)
-	put heat expected_checksum "${ref:-unknown}"
-	put heat expected_from "1-rank MPICH run of examples/c/heat.c (ITERS=$HEAT_ITERS N=$HEAT_N)"
+	put "$row" expected_checksum "${ref:-unknown}"
+	put "$row" expected_from "1-rank MPICH run of examples/c/heat.c (ITERS=$iters N=$HEAT_N)"
+}
+if [[ $ONLY == ckpt ]]; then
+	source "$ROOT/bench/ckpt.sh"
+	log "merging the checkpoint section into $OUT"
+	"$BUILD/report" -merge-ckpt "$OUT" "$RES" >"$OUT.tmp"
+	mv "$OUT.tmp" "$OUT"
+	log "done: $OUT (raw samples: $RES, logs: $LOGS/)"
+	exit 0
 fi
+heat_ref heat "$HEAT_ITERS"
 
 # The 2-peer DVM serves the pingpong and heat rows.
 pp_reason=$(p2p_reason pingpong)

@@ -169,7 +169,7 @@ func (p *report) pingpongTable(metric, title, unit string) {
 }
 
 // checksumOK says whether every heat checksum of impl equals the expected one.
-func (p *report) checksumOK(impl string) string { return p.checksumOf("heat/" + impl) }
+func (p *report) checksumOK(impl string) string { return p.checksumOf("heat", "heat/"+impl) }
 
 type target struct {
 	name, measured string
@@ -258,8 +258,10 @@ func (p *report) write() {
 	rss := r.summarise("idle/p2pdvm", "rss_mib", "idle/p2pdvm")
 	cpu := r.summarise("idle/p2pdvm", "cpu_ms", "idle/p2pdvm")
 	p.f("| metric | value |\n|---|---:|\n| VmRSS (MiB) | %s |\n| CPU over %s s (ms) | %s |\n", rss.cell(), meta("idle_window_s"), cpu.cell())
+	p.heartbeats()
 
-	ckpt := p.ckptSection()
+	p.f("\n")
+	p.ckptSection()
 	p.f("\n")
 	p.storeSection(false)
 	p.f("\n")
@@ -267,7 +269,7 @@ func (p *report) write() {
 	p.flocSection()
 
 	p.f("\n## Targets\n\n| target | measured | |\n|---|---|---|\n")
-	for _, t := range append(p.targets(heatTCP, startMPICH, startDVM, rss, cpu), ckpt...) {
+	for _, t := range p.targets(heatTCP, startMPICH, startDVM, rss, cpu) {
 		p.f("| %s | %s | %s |\n", t.name, t.measured, t.met)
 	}
 
@@ -342,11 +344,11 @@ func (p *report) targets(heatTCP, startMPICH, startDVM, rss, cpu stat) []target 
 
 func main() {
 	args, mergeInto, section := os.Args[1:], "", ""
-	if len(args) == 3 && (args[0] == "-merge" || args[0] == "-merge-scale" || args[0] == "-merge-floc") {
+	if len(args) == 3 && (args[0] == "-merge" || args[0] == "-merge-scale" || args[0] == "-merge-floc" || args[0] == "-merge-ckpt") {
 		mergeInto, section, args = args[1], args[0], args[2:]
 	}
 	if len(args) != 1 {
-		fmt.Fprintln(os.Stderr, "usage: report RESULTS.tsv > BENCHMARKS.md\n       report -merge|-merge-scale|-merge-floc BENCHMARKS.md RESULTS.tsv > NEW.md")
+		fmt.Fprintln(os.Stderr, "usage: report RESULTS.tsv > BENCHMARKS.md\n       report -merge|-merge-scale|-merge-floc|-merge-ckpt BENCHMARKS.md RESULTS.tsv > NEW.md")
 		os.Exit(2)
 	}
 	f, err := os.Open(args[0])
@@ -373,6 +375,9 @@ func main() {
 		switch section {
 		case "-merge-floc":
 			w.WriteString(mergeFloc(string(old), r))
+		case "-merge-ckpt":
+			(&report{r: r, w: &sec}).ckptSection()
+			w.WriteString(mergeSection(string(old), sec.String(), ckptBegin, ckptEnd))
 		case "-merge-scale":
 			(&report{r: r, w: &sec}).scaleSection(true)
 			w.WriteString(mergeSection(string(old), sec.String(), scaleBegin, scaleEnd))
