@@ -33,6 +33,10 @@ type Peer struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+	// goMu and stopping keep goFunc's wg.Add from racing Close's wg.Wait:
+	// a handler still running on a closing host may try to start work.
+	goMu     sync.Mutex
+	stopping bool
 
 	owners  ownerCache
 	locs    *locTable     // owner role: location objects
@@ -231,6 +235,9 @@ func (p *Peer) Close() error {
 		}
 		p.out.close()
 		errs = append(errs, p.dht.Close(), p.h.Close())
+		p.goMu.Lock()
+		p.stopping = true
+		p.goMu.Unlock()
 		p.wg.Wait()
 		errs = append(errs, p.lock.Close())
 		p.closeErr = errors.Join(errs...)
@@ -296,8 +303,14 @@ func (p *Peer) forgetOwner(key []byte) {
 	p.owners.mu.Unlock()
 }
 
-// goFunc runs f in a goroutine that Close waits for.
+// goFunc runs f in a goroutine that Close waits for. Once Close is
+// waiting, f is dropped: it would run against a closed host.
 func (p *Peer) goFunc(f func()) {
+	p.goMu.Lock()
+	defer p.goMu.Unlock()
+	if p.stopping {
+		return
+	}
 	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()
