@@ -15,8 +15,9 @@ import (
 // goroutine reads the local direct connections itself (peal's Poll) for
 // up to SpinFor, and only then sleeps. It polls only when the message can
 // come that way (a local source whose connection is up) and only while
-// this host's ranks do not outnumber its cores: a spinning rank would
-// take the core from the one it waits for.
+// this host's ranks do not outnumber its cores and the machine has no
+// more runnable threads than cores (busy.go): a spinning rank would take
+// the core from the one it waits for.
 
 // DefaultSpin is how long a wait polls before it sleeps, unless the
 // environment variable MPISHIM_SPIN_US says otherwise (0 never polls).
@@ -72,7 +73,7 @@ func (pr *process) wait(r *peal.Recv, src int) (peal.Message, error) {
 		pr.progress()
 		return m, err
 	}
-	if spin <= 0 || !e.Polled(src) || e.LocalRanks() > runtime.NumCPU() {
+	if spin <= 0 || !e.Polled(src) || e.LocalRanks() > runtime.NumCPU() || oversubscribed(time.Now()) {
 		return pr.sleep(r, e.Block)
 	}
 	// Each poll is a system call, which costs a lot under some hypervisors
