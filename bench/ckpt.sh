@@ -5,13 +5,12 @@
 # bytes each epoch stored; and the time from kill -9 of a peer that hosts
 # ranks to every rank running again.
 #
-# The 2-rank runs do CKPT_ITERS iterations (default 3x heat's): heat's own
-# 20000 take ~8 s at 2 ranks, less than one 10 s interval, and a run that
-# takes no checkpoint says nothing about what checkpoints cost. The
-# oversubscribed 4-rank runs take ~30 s with heat's count and keep it.
+# The runs do CKPT_ITERS iterations (default 3x heat's): heat's own 20000
+# take ~8 s at 2 ranks and ~13 s at 4, about one 10 s interval, and a run
+# that takes no checkpoint says nothing about what checkpoints cost.
 #
 # Rows:
-#   ckpt/npN                        iters, expected_checksum, expected_from
+#   ckpt                            iters, expected_checksum, expected_from
 #   ckpt/npN/none, ckpt/npN/every   time_s, checksum (heat's own line)
 #   ckpt/npN/every                  epochs, epoch_bytes, epoch_stored,
 #                                   epoch_new (per epoch, from status --json)
@@ -20,10 +19,10 @@
 #   ckpt                            interval (meta)
 
 CKPT_INTERVAL=${BENCH_CKPT_INTERVAL:-10s}
-declare -A CKPT_ITERS=([2]=${BENCH_CKPT_ITERS:-$((3 * HEAT_ITERS))} [4]=$HEAT_ITERS)
+CKPT_ITERS=${BENCH_CKPT_ITERS:-$((3 * HEAT_ITERS))}
 # The 2-rank overhead is a few percent of a ~25 s run on a machine whose
 # runs scatter by about as much, so it gets more runs than heat's other
-# rows; the oversubscribed 4-rank rows (~30 s each) keep heat's count.
+# rows; the oversubscribed 4-rank rows (~40 s each) keep heat's count.
 CKPT_R=${BENCH_CKPT_REPEAT:-$((${BENCH_QUICK:-0} == 1 ? 1 : 5))}
 ((CKPT_R >= HEAT_R)) || CKPT_R=$HEAT_R
 put ckpt interval "$CKPT_INTERVAL"
@@ -44,11 +43,9 @@ epoch_stats() {
 
 ckpt_reason=$(p2p_reason heat)
 if [[ -z $ckpt_reason ]]; then
-	log "checkpoints: heat N=$HEAT_N (2 ranks ${CKPT_ITERS[2]}, 4 ranks ${CKPT_ITERS[4]} iterations) on a 2-peer DVM, none vs every $CKPT_INTERVAL, x$CKPT_R"
-	for np in 2 4; do
-		put "ckpt/np$np" iters "${CKPT_ITERS[$np]}"
-		heat_ref "ckpt/np$np" "${CKPT_ITERS[$np]}"
-	done
+	log "checkpoints: heat $CKPT_ITERS x N=$HEAT_N on a 2-peer DVM, none vs every $CKPT_INTERVAL, x$CKPT_R"
+	heat_ref ckpt "$CKPT_ITERS"
+	put ckpt iters "$CKPT_ITERS"
 	heat_ref ckpt/restart "$HEAT_ITERS"
 	if ! start_dvm 2 dvm2ckpt; then
 		ckpt_reason="2-peer DVM did not start: $DVM_ERR"
@@ -61,7 +58,7 @@ else
 	for ((rep = 1; rep <= CKPT_R; rep++)); do
 		for np in 2 4; do
 			((np == 2 || rep <= HEAT_R)) || continue
-			iters=${CKPT_ITERS[$np]}
+			iters=$CKPT_ITERS
 			heat "ckpt/np$np/none" "$rep" "$P2PDVM" submit --peer "$DVM_SOCK" -n "$np" "${GO_BIN[heat]}" "$iters" "$HEAT_N"
 			before=$(job_ids)
 			heat "ckpt/np$np/every" "$rep" "$P2PDVM" submit --peer "$DVM_SOCK" -n "$np" --ckpt-interval "$CKPT_INTERVAL" \

@@ -1,11 +1,13 @@
 package main
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // The checkpoint section (#6), from bench/ckpt.sh's rows:
 //
-//	ckpt                            interval
-//	ckpt/npN                        iters, expected_checksum, expected_from
+//	ckpt                            interval, iters, expected_checksum, expected_from
 //	ckpt/npN/none, ckpt/npN/every   time_s, checksum
 //	ckpt/npN/every                  epochs, epoch_bytes, epoch_stored, epoch_new
 //	ckpt/restart                    restart_s, checksum, restarted_from, expected_checksum
@@ -23,16 +25,16 @@ func (p *report) ckptSection() {
 	r := p.r
 	meta := func(k string) string { return r.first("meta", k) }
 	every := r.first("ckpt", "interval")
-	p.f("%s\n## Checkpoints (heat N=%s over 2 peers)\n\n", ckptBegin, meta("heat_n"))
+	p.f("%s\n## Checkpoints (heat N=%s, %s iterations, over 2 peers)\n\n", ckptBegin, meta("heat_n"), r.first("ckpt", "iters"))
 	p.f("Run on %s. The same `examples/heat` submitted without checkpoints and with `--ckpt-interval %s`, runs\n", meta("date"), every)
-	p.f("interleaved. The 2-rank rows run %s iterations, so that a run spans a few intervals (heat's own %s take\n", r.first("ckpt/np2", "iters"), meta("heat_iters"))
-	p.f("less than one at 2 ranks, and a run without an epoch says nothing about its cost); the 4-rank rows, oversubscribed\n")
-	p.f("on this machine's %s cores, run %s. Each epoch stores every rank's grid and iteration counter in the DHT block\n", meta("cores"), r.first("ckpt/np4", "iters"))
-	p.f("store (content-defined chunks, 8-byte shuffle + zstd, 3 replicas wanted; with 2 peers, 2 copies). *State* is the\n")
-	p.f("bytes the ranks saved per epoch, *stored* after compression, *new* what the store had not seen (deduplication\n")
-	p.f("against the rank's previous epoch). The checksum is checked against a 1-rank MPICH run of the same iterations.\n\n")
-	p.f("| ranks | iterations | no checkpoints (s) | every %s (s) | overhead | epochs per run | state per epoch (MiB) | stored (MiB) | new (MiB) | checksum |\n", every)
-	p.f("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
+	p.f("interleaved; %s iterations so that a run spans a few intervals (heat's own %s take about one, and a run without\n", r.first("ckpt", "iters"), meta("heat_iters"))
+	p.f("an epoch says nothing about its cost). 4 ranks on this machine's %s cores are oversubscribed. Each epoch stores\n", meta("cores"))
+	p.f("every rank's grid and iteration counter in the DHT block store (content-defined chunks, 8-byte shuffle + zstd,\n")
+	p.f("3 replicas wanted; with 2 peers, 2 copies). *State* is the bytes the ranks saved per epoch, *stored* after\n")
+	p.f("compression, *new* what the store had not seen (deduplication against the rank's previous epoch). The checksum\n")
+	p.f("is checked against a 1-rank MPICH run of the same iterations.\n\n")
+	p.f("| ranks | no checkpoints (s) | every %s (s) | overhead | epochs per run | state per epoch (MiB) | stored (MiB) | new (MiB) | checksum |\n", every)
+	p.f("|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
 	var ts []target
 	for _, np := range []string{"2", "4"} {
 		row := "ckpt/np" + np
@@ -51,8 +53,8 @@ func (p *report) ckptSection() {
 			return st.cell()
 		}
 		epochs := r.summarise(row+"/every", "epochs", row+"/none")
-		sum := p.checksumOf(row, row+"/none", row+"/every")
-		p.f("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", np, r.first(row, "iters"), none.cell(), with.cell(), over, epochs.cell(),
+		sum := p.checksumOf("ckpt", row+"/none", row+"/every")
+		p.f("| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", np, none.cell(), with.cell(), over, epochs.cell(),
 			mib("epoch_bytes"), mib("epoch_stored"), mib("epoch_new"), sum)
 		name := fmt.Sprintf("checkpoint every %s: overhead ≤ 5%% (%s ranks)", every, np)
 		if !none.ok || !with.ok {
@@ -74,7 +76,7 @@ func (p *report) ckptSection() {
 	p.f("\n**Restart.** 3 peers, heat (%s iterations) on 2 ranks checkpointed every second; after the first epoch one peer\n", meta("heat_iters"))
 	p.f("that hosts a rank gets `kill -9`. From the kill to `p2pdvm status` showing every rank of the next run running: **%s s**", rs.cell())
 	if from := r.first("ckpt/restart", "restarted_from"); from != "" {
-		p.f(" (%s)", from)
+		p.f(" (%s)", strings.TrimSpace(from))
 	}
 	p.f("; checksum after the restart: %s.\n", restartSum)
 	ts = append(ts, target{"kill -9 of a hosting peer → every rank running again ≤ 10 s", rs.cell() + " s",
