@@ -15,9 +15,9 @@ import (
 // else the machine runs. So the wait also asks the kernel: Linux's
 // pressure stall information says what share of the time some runnable
 // thread found no free core (/proc/pressure/cpu, "some"). Measured here:
-// 5% while 2 ranks ping-pong or run heat on 2 cores, 67-70% with 4 heat
-// ranks on them, whether they poll or not; heat on 4 ranks over 2 peers
-// ran 1.6x slower with every rank polling.
+// 5-10% while 2 ranks ping-pong (Go or C) or run heat on 2 cores, 67-70%
+// with 4 heat ranks on them, whether they poll or not; heat on 4 ranks
+// over 2 peers ran 1.6x slower with every rank polling.
 
 // busySampleEvery bounds how often a waiting rank reads the pressure
 // (a few µs a read); shorter windows hold too few scheduling events.
@@ -25,7 +25,7 @@ const busySampleEvery = 50 * time.Millisecond
 
 // busyShare is the smoothed share of stalled time above which the
 // machine counts as oversubscribed: well clear of both cases above.
-const busyShare = 0.25
+const busyShare = 0.4
 
 // cpuPressure smooths the stall share between samples of the kernel's
 // cumulative stall time.
