@@ -251,6 +251,25 @@ type writeConn struct {
 
 func (w writeConn) Close() error { return w.pc.Close() }
 
+// tryWrite writes as much of b as the socket takes at once and returns
+// how much that was; errors are left to the caller's next write.
+func (pc *pollConn) tryWrite(b []byte) int {
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	total := 0
+	for total < len(b) && pc.fd >= 0 {
+		n, err := rawWrite(pc.fd, b[total:])
+		if n > 0 {
+			total += n
+			continue
+		}
+		if !errors.Is(err, syscall.EINTR) {
+			break
+		}
+	}
+	return total
+}
+
 // Write, on a socket taken off Go's poller (quiet mode), writes with
 // non-blocking system calls and, while the socket is full, keeps reading
 // this process's polled connections: with no goroutine reading, two ranks
@@ -259,7 +278,15 @@ func (w writeConn) Close() error { return w.pc.Close() }
 // is fine.)
 func (w writeConn) Write(b []byte) (int, error) {
 	if !w.pc.own {
-		return w.Conn.Write(b)
+		// Go's poller owns the socket, which is non-blocking: write what
+		// it takes without telling the scheduler (see rawWrite), and
+		// leave only a full socket to Go's blocking write.
+		n := w.pc.tryWrite(b)
+		if n == len(b) {
+			return n, nil
+		}
+		m, err := w.Conn.Write(b[n:])
+		return n + m, err
 	}
 	total := 0
 	for total < len(b) {
