@@ -278,6 +278,13 @@ func (t *procTable) jobProcs(job string) []*proc {
 	return out
 }
 
+// hosting tells whether any rank process runs here.
+func (t *procTable) hosting() bool {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return len(t.byRank) > 0
+}
+
 func (t *procTable) jobHasProcs(job string) bool {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
