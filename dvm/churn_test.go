@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -51,8 +52,13 @@ func TestChurnMocknet(t *testing.T) {
 type churnScale struct{ peers, ranks, joins int }
 
 func churnMocknet(t *testing.T, withFloc bool, sc churnScale) {
+	// P2PDVM_CHURN_SEED replays a failed run's joins, leaves and crashes
+	// (the timing of the peers' own work still differs run to run).
 	seed := uint64(time.Now().UnixNano())
-	t.Logf("seed %d", seed)
+	if s, err := strconv.ParseUint(os.Getenv("P2PDVM_CHURN_SEED"), 10, 64); err == nil {
+		seed = s
+	}
+	t.Logf("seed %d (P2PDVM_CHURN_SEED replays it)", seed)
 	rng := rand.New(rand.NewPCG(seed, seed>>1))
 	edit := func(c *Config) {
 		c.Logger = slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
