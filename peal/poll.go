@@ -251,67 +251,55 @@ type writeConn struct {
 
 func (w writeConn) Close() error { return w.pc.Close() }
 
-// tryWrite writes as much of b as the socket takes at once and returns
-// how much that was; errors are left to the caller's next write.
-func (pc *pollConn) tryWrite(b []byte) int {
+// tryWrite writes as much of b as the socket takes now, without telling
+// the scheduler (see rawWrite), and returns how much that was, the
+// descriptor, and what stopped it: EAGAIN when the socket is full.
+func (pc *pollConn) tryWrite(b []byte) (n, fd int, err error) {
 	pc.mu.Lock()
 	defer pc.mu.Unlock()
-	total := 0
-	for total < len(b) && pc.fd >= 0 {
-		n, err := rawWrite(pc.fd, b[total:])
-		if n > 0 {
-			total += n
-			continue
+	fd = pc.fd
+	for n < len(b) {
+		if fd < 0 {
+			return n, fd, net.ErrClosed
 		}
-		if !errors.Is(err, syscall.EINTR) {
-			break
+		m, err := rawWrite(fd, b[n:])
+		switch {
+		case m > 0:
+			n += m
+		case errors.Is(err, syscall.EINTR):
+		case err != nil:
+			return n, fd, err
+		default:
+			return n, fd, io.ErrShortWrite
 		}
 	}
-	return total
+	return n, fd, nil
 }
 
-// Write, on a socket taken off Go's poller (quiet mode), writes with
-// non-blocking system calls and, while the socket is full, keeps reading
-// this process's polled connections: with no goroutine reading, two ranks
-// that write to each other at once would otherwise both wait for the
-// other to read. (Otherwise the goroutines read, and Go's blocking write
-// is fine.)
+// Write writes with non-blocking system calls. When the socket is full,
+// a socket Go's poller owns is left to Go's blocking write (its goroutine
+// keeps reading meanwhile); one taken off the poller (quiet mode) keeps
+// reading this process's polled connections while it waits: with no
+// goroutine reading, two ranks that write to each other at once would
+// otherwise both wait for the other to read.
 func (w writeConn) Write(b []byte) (int, error) {
-	if !w.pc.own {
-		// Go's poller owns the socket, which is non-blocking: write what
-		// it takes without telling the scheduler (see rawWrite), and
-		// leave only a full socket to Go's blocking write.
-		n := w.pc.tryWrite(b)
-		if n == len(b) {
-			return n, nil
-		}
-		m, err := w.Conn.Write(b[n:])
-		return n + m, err
-	}
 	total := 0
-	for total < len(b) {
-		w.pc.mu.Lock()
-		fd := w.pc.fd
-		n, err := 0, error(net.ErrClosed)
-		if fd >= 0 {
-			n, err = rawWrite(fd, b[total:])
-		}
-		w.pc.mu.Unlock()
-		if n > 0 {
-			total += n
-			continue
-		}
+	for {
+		n, fd, err := w.pc.tryWrite(b[total:])
+		total += n
 		switch {
-		case errors.Is(err, syscall.EINTR):
-		case errors.Is(err, syscall.EAGAIN):
-			w.pc.p.Poll()
-			fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLOUT | unix.POLLIN}}
-			_, _ = unix.Poll(fds, 1) // at most 1 ms, then poll the other connections too
-		default:
+		case err == nil:
+			return total, nil
+		case !errors.Is(err, syscall.EAGAIN):
 			return total, err
+		case !w.pc.own:
+			m, err := w.Conn.Write(b[total:])
+			return total + m, err
 		}
+		w.pc.p.Poll()
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLOUT | unix.POLLIN}}
+		_, _ = unix.Poll(fds, 1) // at most 1 ms, then poll the other connections too
 	}
-	return total, nil
 }
 
 // newPollConn wraps c, whose first bytes (already read while telling a
