@@ -5,6 +5,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -68,10 +69,12 @@ func parseStallTotal(b []byte) (uint64, bool) {
 }
 
 // machineBusy is the process's view of the machine, shared by its waits.
+// Waits read the verdict with two atomic loads; the one that finds it
+// stale and wins the lock takes the next sample.
 var machineBusy struct {
-	mu   sync.Mutex
-	next time.Time
-	busy bool
+	next atomic.Int64 // unix nanoseconds when the verdict goes stale
+	busy atomic.Bool
+	mu   sync.Mutex // over q and the sampling
 	q    cpuPressure
 }
 
@@ -81,19 +84,18 @@ var machineBusy struct {
 // it says no, and LocalRanks alone decides.
 func oversubscribed(now time.Time) bool {
 	m := &machineBusy
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if now.Before(m.next) {
-		return m.busy
+	if now.UnixNano() < m.next.Load() || !m.mu.TryLock() {
+		return m.busy.Load()
 	}
-	m.next = now.Add(busySampleEvery)
+	defer m.mu.Unlock()
 	b, err := os.ReadFile("/proc/pressure/cpu")
 	if err != nil {
-		m.next = now.Add(time.Hour) // not there: do not keep trying
+		m.next.Store(now.Add(time.Hour).UnixNano()) // not there: do not keep trying
 		return false
 	}
+	m.next.Store(now.Add(busySampleEvery).UnixNano())
 	if total, ok := parseStallTotal(b); ok {
-		m.busy = m.q.observe(total, now)
+		m.busy.Store(m.q.observe(total, now))
 	}
-	return m.busy
+	return m.busy.Load()
 }
