@@ -10,13 +10,13 @@
 # that takes no checkpoint says nothing about what checkpoints cost.
 #
 # Rows:
-#   ckpt                            iters, expected_checksum, expected_from
+#   ckpt                            interval, iters, expected_checksum,
+#                                   expected_from
 #   ckpt/npN/none, ckpt/npN/every   time_s, checksum (heat's own line)
 #   ckpt/npN/every                  epochs, epoch_bytes, epoch_stored,
 #                                   epoch_new (per epoch, from status --json)
 #   ckpt/restart                    restart_s, checksum, restarted_from,
 #                                   expected_checksum (heat's count)
-#   ckpt                            interval (meta)
 
 CKPT_INTERVAL=${BENCH_CKPT_INTERVAL:-10s}
 CKPT_ITERS=${BENCH_CKPT_ITERS:-$((3 * HEAT_ITERS))}
@@ -58,11 +58,10 @@ else
 	for ((rep = 1; rep <= CKPT_R; rep++)); do
 		for np in 2 4; do
 			((np == 2 || rep <= HEAT_R)) || continue
-			iters=$CKPT_ITERS
-			heat "ckpt/np$np/none" "$rep" "$P2PDVM" submit --peer "$DVM_SOCK" -n "$np" "${GO_BIN[heat]}" "$iters" "$HEAT_N"
+			heat "ckpt/np$np/none" "$rep" "$P2PDVM" submit --peer "$DVM_SOCK" -n "$np" "${GO_BIN[heat]}" "$CKPT_ITERS" "$HEAT_N"
 			before=$(job_ids)
 			heat "ckpt/np$np/every" "$rep" "$P2PDVM" submit --peer "$DVM_SOCK" -n "$np" --ckpt-interval "$CKPT_INTERVAL" \
-				"${GO_BIN[heat]}" "$iters" "$HEAT_N"
+				"${GO_BIN[heat]}" "$CKPT_ITERS" "$HEAT_N"
 			id=$(comm -13 <(printf '%s\n' "$before") <(job_ids) | head -n 1)
 			[[ -z $id ]] || epoch_stats "ckpt/np$np/every" "$id"
 		done
