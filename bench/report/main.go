@@ -228,7 +228,7 @@ func (p *report) write() {
 	p.f("  `p2pdvm mpicc` and the same flags for the **p2pdvm C** rows (p2pdvm's own mpi.h and static MPI library), which\n")
 	p.f("  run on the same 2-peer DVM as the Go programs.\n")
 
-	p.f("\n## Ping-pong (2 ranks)\n\nOne-way time is the median over round trips of round-trip/2; bandwidth is size / one-way time (1 MB = 10⁶ B).\n")
+	p.f("\n## Ping-pong (2 ranks)\n\nOne-way time is the median over round trips of round-trip/2 (unless BENCH_PINGPONG_ITERS says otherwise, every row times 10,000 round trips at 8 B and 1 KiB, 1,000 at 64 KiB, 200 at 1 MiB and 50 at 4 MiB, after a tenth as many untimed); bandwidth is size / one-way time (1 MB = 10⁶ B).\n")
 	p.pingpongTable("latency_us", "Latency", "µs")
 	p.pingpongTable("bandwidth_MBps", "Bandwidth", "MB/s")
 

@@ -20,7 +20,7 @@ static int cmp_double(const void *a, const void *b) {
 
 int main(int argc, char **argv) {
     static const int sizes[] = {8, 1024, 64 * 1024, 1024 * 1024, 4 * 1024 * 1024};
-    static const int default_iters[] = {2000, 2000, 1000, 200, 50};
+    static const int default_iters[] = {10000, 10000, 1000, 200, 50}; /* as pingpong.go */
     const int nsizes = (int)(sizeof sizes / sizeof sizes[0]);
     int rank, size;
 
@@ -41,7 +41,7 @@ int main(int argc, char **argv) {
     }
 
     char *buf = malloc((size_t)sizes[nsizes - 1]);
-    double *t = malloc(sizeof(double) * (size_t)(iters_arg > 2000 ? iters_arg : 2000));
+    double *t = malloc(sizeof(double) * (size_t)(iters_arg > 10000 ? iters_arg : 10000));
     if (!buf || !t) {
         fprintf(stderr, "pingpong: out of memory\n");
         MPI_Abort(MPI_COMM_WORLD, 1);

@@ -9,13 +9,23 @@ import (
 	"github.com/p2pdvm/p2pdvm/mpishim"
 )
 
+// sizes and their default timed round trips, the same as
+// examples/c/pingpong.c's so the Go, C and MPICH rows take alike samples:
+// many for the small sizes, whose median a stray scheduling hiccup or a
+// peer's leftover start-up work would otherwise move, few for the large
+// ones, which take milliseconds each.
 var sizes = []int{8, 1 << 10, 64 << 10, 1 << 20, 4 << 20}
 
-// defaultIters keeps each size's timed loop near budget bytes one way:
-// at ~100 µs latency and ~300 MB/s every size takes well under a second.
 func defaultIters(size int) int {
-	const budget = 32 << 20
-	return min(1000, max(10, budget/size))
+	switch {
+	case size <= 1<<10:
+		return 10000
+	case size <= 64<<10:
+		return 1000
+	case size <= 1<<20:
+		return 200
+	}
+	return 50
 }
 
 const tag = 1
@@ -31,7 +41,7 @@ func run(c *mpishim.Comm, w io.Writer, sizes []int, iters int) error {
 		if n == 0 {
 			n = defaultIters(size)
 		}
-		warm := max(2, n/10)
+		warm := max(5, n/10) // as pingpong.c
 		oneWay, err := measure(c, size, warm, n)
 		if err != nil {
 			return fmt.Errorf("size %d: %w", size, err)
