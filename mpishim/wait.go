@@ -39,6 +39,7 @@ type endpoint interface {
 	LocalRanks() int
 	Quiet()
 	Block(wait func())
+	WaitReadable(d time.Duration)
 }
 
 // Quiet tells the endpoint that this process's threads leave for foreign
@@ -47,6 +48,7 @@ type endpoint interface {
 func (c *Comm) Quiet() {
 	if e, ok := c.pr.p.(endpoint); ok {
 		e.Quiet()
+		c.pr.quiet.Store(true)
 	}
 }
 
@@ -74,7 +76,7 @@ func (pr *process) wait(r *peal.Recv, src int) (peal.Message, error) {
 		return m, err
 	}
 	if spin <= 0 || !e.Polled(src) || e.LocalRanks() > runtime.NumCPU() || oversubscribed(time.Now()) {
-		return pr.sleep(r, e.Block)
+		return pr.rest(r, src, e)
 	}
 	// Each poll is a system call, which costs a lot under some hypervisors
 	// and slows the rank computing next door: the longer a wait lasts,
@@ -91,7 +93,7 @@ func (pr *process) wait(r *peal.Recv, src int) (peal.Message, error) {
 		}
 		now := time.Now()
 		if now.After(deadline) {
-			return pr.sleep(r, e.Block)
+			return pr.rest(r, src, e)
 		}
 		if yield && i%64 == 0 {
 			runtime.Gosched()
@@ -104,6 +106,30 @@ func (pr *process) wait(r *peal.Recv, src int) (peal.Message, error) {
 		}
 	}
 }
+
+// rest waits for r without spinning. A quiet process (the C library)
+// whose message comes over a polled connection sleeps in poll(2) on
+// those connections and reads them itself (see peal's WaitReadable);
+// everything else sleeps until a connection goroutine delivers.
+func (pr *process) rest(r *peal.Recv, src int, e endpoint) (peal.Message, error) {
+	if !pr.quiet.Load() || !e.Polled(src) {
+		return pr.sleep(r, e.Block)
+	}
+	for {
+		e.Poll()
+		pr.progress()
+		if m, done, err := r.Test(); done {
+			return m, err
+		}
+		// Bounded, because what completes a pending receive of another
+		// source (a synchronous send's acknowledgement) may come through
+		// a connection goroutine instead.
+		e.WaitReadable(restPoll)
+	}
+}
+
+// restPoll bounds one sleep of rest.
+const restPoll = 5 * time.Millisecond
 
 // maxGap bounds the time between two polls of a long wait.
 const maxGap = 20 * time.Microsecond

@@ -3,6 +3,9 @@ package peal
 import (
 	"sync"
 	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // arming decides when the goroutines of polled connections read. By
@@ -79,6 +82,36 @@ func (a *arming) wake() {
 // of the time, and writes read while they wait for room (writeConn). For processes whose threads leave for foreign
 // code between calls (the C library).
 func (p *connProc) Quiet() { p.arm.quiet.Store(true) }
+
+// WaitReadable blocks the calling thread in poll(2) until one of the
+// polled connections has bytes to read or d has passed; the caller then
+// reads them with Poll. In quiet mode this is how a waiting thread
+// sleeps when it must not spin: the kernel wakes it, and only it, when
+// its message comes. Sleeping in Block instead costs three thread
+// wake-ups a message (a reader's poll, the locked C thread, the reader's
+// re-arming): 82 µs one way for 8 B against 21 µs here.
+func (p *connProc) WaitReadable(d time.Duration) {
+	s := p.polled.v.Load()
+	if s == nil {
+		time.Sleep(d)
+		return
+	}
+	fds := make([]unix.PollFd, 0, len(*s))
+	for _, pc := range *s {
+		pc.mu.Lock()
+		if pc.fd >= 0 && pc.err == nil {
+			fds = append(fds, unix.PollFd{Fd: int32(pc.fd), Events: unix.POLLIN})
+		}
+		pc.mu.Unlock()
+	}
+	if len(fds) == 0 {
+		time.Sleep(d)
+		return
+	}
+	// A descriptor closed meanwhile, even one whose number was reused,
+	// only ends the wait early: the caller polls and waits again.
+	_, _ = unix.Poll(fds, max(1, int(d.Milliseconds())))
+}
 
 // Block runs wait (a blocking receive) with the connection goroutines
 // reading, as someone must while the caller sleeps.

@@ -133,11 +133,10 @@ func TestReorderAndDedup(t *testing.T) {
 	}
 }
 
-// In quiet mode (the C library's) the local connection leaves Go's poller:
-// nothing reads it unless a caller polls, blocks in Block, or writes into
-// a full socket. Two ranks writing large messages to each other at once
-// must still both finish, and every message must arrive whole.
-func TestQuietModeLargeExchange(t *testing.T) {
+// quietPair is two ranks of one job in quiet mode, joined by a polled
+// local connection both ways.
+func quietPair(t *testing.T) [2]*connProc {
+	t.Helper()
 	cert, key, err := GenerateJobCredentials("j")
 	if err != nil {
 		t.Fatal(err)
@@ -162,6 +161,47 @@ func TestQuietModeLargeExchange(t *testing.T) {
 	if !ps[0].Polled(1) || ps[0].LocalRanks() != 2 {
 		t.Fatalf("Polled(1)=%v LocalRanks=%d", ps[0].Polled(1), ps[0].LocalRanks())
 	}
+	return ps
+}
+
+// A quiet rank that must not spin sleeps in WaitReadable: it returns when
+// a message comes, long before its timeout, and Poll then delivers the
+// message; with nothing coming it sleeps the whole timeout.
+func TestQuietWaitReadable(t *testing.T) {
+	ps := quietPair(t)
+	idle := time.Now()
+	ps[1].WaitReadable(50 * time.Millisecond)
+	if d := time.Since(idle); d < 45*time.Millisecond {
+		t.Errorf("WaitReadable with nothing to read returned after %v, want about 50ms", d)
+	}
+	rc := ps[1].Post(0, 0, 7)
+	woke := make(chan time.Duration, 1)
+	go func() {
+		start := time.Now()
+		ps[1].WaitReadable(time.Minute)
+		woke <- time.Since(start)
+	}()
+	if err := ps[0].Send(1, 0, 7, []byte("wake")); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-woke:
+	case <-time.After(10 * time.Second):
+		t.Fatal("WaitReadable slept through an arriving message")
+	}
+	ps[1].Poll()
+	m, ok, err := rc.Test()
+	if !ok || err != nil || string(m.Data) != "wake" {
+		t.Fatalf("after the wake-up and a poll: ok=%v err=%v data=%q", ok, err, m.Data)
+	}
+}
+
+// In quiet mode (the C library's) the local connection leaves Go's poller:
+// nothing reads it unless a caller polls, blocks in Block, or writes into
+// a full socket. Two ranks writing large messages to each other at once
+// must still both finish, and every message must arrive whole.
+func TestQuietModeLargeExchange(t *testing.T) {
+	ps := quietPair(t)
 	payload := func(r int) []byte { return bytes.Repeat([]byte{byte('a' + r)}, 9*FragSize/2) }
 	var wg sync.WaitGroup
 	for r := range ps {
