@@ -2,6 +2,7 @@ package dvm
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"testing"
@@ -203,5 +204,33 @@ func TestTicketsRefuseImpostors(t *testing.T) {
 	var got Location
 	if err := host.call(ctx, sub.ID(), "loc.register", registerReq{Loc: good}, &got); err != nil || got.Host != host.ID() {
 		t.Fatalf("the host's own registration: %+v, %v", got, err)
+	}
+}
+
+// A peer that has begun to leave takes no location object: one adopted
+// after its hand-off listed what to give away would leave with it. The
+// host or the previous owner keeps it and tries another peer.
+func TestLeavingPeerAdoptsNothing(t *testing.T) {
+	ps := mockCluster(t, 3)
+	sub, host, leaver := ps[0], ps[1], ps[2]
+	tk, err := sub.signTicket("job1", 0, host.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := Location{Job: "job1", Rank: 0, Host: host.ID(), Submitter: sub.ID(), Ticket: tk}
+	if err := leaver.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	reg, _ := json.Marshal(registerReq{Loc: l})
+	if _, err := leaver.handleLocRegister(ctx, host.ID(), reg); !errors.Is(err, wire.ErrUnavailable) {
+		t.Errorf("registration with a leaving peer: %v, want unavailable", err)
+	}
+	off, _ := json.Marshal(locsReq{Locs: []Location{l}})
+	if _, err := leaver.handleLocHandoff(ctx, sub.ID(), off); !errors.Is(err, wire.ErrUnavailable) {
+		t.Errorf("hand-off to a leaving peer: %v, want unavailable", err)
+	}
+	if n := leaver.locs.count(); n != 0 {
+		t.Fatalf("the leaving peer holds %d objects", n)
 	}
 }

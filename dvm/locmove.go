@@ -129,16 +129,18 @@ func (p *Peer) handleLocHandoff(_ context.Context, from peer.ID, body json.RawMe
 	if len(req.Locs) > maxHandoff {
 		return nil, fmt.Errorf("%w: %d objects in one hand-off", wire.ErrBadRequest, len(req.Locs))
 	}
-	for _, l := range req.Locs {
-		if err := verifyTicket(l.Ticket, l); err != nil {
-			p.log.Warn("refused a handed-off location object", "peer", shortID(from), "err", err)
-			continue
+	return nil, p.adopting(func() error {
+		for _, l := range req.Locs {
+			if err := verifyTicket(l.Ticket, l); err != nil {
+				p.log.Warn("refused a handed-off location object", "peer", shortID(from), "err", err)
+				continue
+			}
+			if got, ok := p.locs.adopt(l); ok {
+				p.goFunc(func() { p.tellHost(got) })
+			}
 		}
-		if got, ok := p.locs.adopt(l); ok {
-			p.goFunc(func() { p.tellHost(got) })
-		}
-	}
-	return nil, nil
+		return nil
+	})
 }
 
 type movedReq struct {
@@ -194,9 +196,16 @@ func (p *Peer) handleLocRegister(_ context.Context, from peer.ID, body json.RawM
 	if err := verifyTicket(l.Ticket, l); err != nil {
 		return nil, err
 	}
-	got, ok := p.locs.adopt(l)
-	if !ok {
-		return nil, fmt.Errorf("%w: job %s has ended", wire.ErrGone, l.Job)
+	var got Location
+	err := p.adopting(func() error {
+		var ok bool
+		if got, ok = p.locs.adopt(l); !ok {
+			return fmt.Errorf("%w: job %s has ended", wire.ErrGone, l.Job)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return got, nil
 }

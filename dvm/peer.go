@@ -19,6 +19,7 @@ import (
 
 	ma "github.com/multiformats/go-multiaddr"
 	"github.com/p2pdvm/p2pdvm/internal/sandbox"
+	"github.com/p2pdvm/p2pdvm/internal/wire"
 	"github.com/p2pdvm/p2pdvm/storage"
 )
 
@@ -37,6 +38,12 @@ type Peer struct {
 	// a handler still running on a closing host may try to start work.
 	goMu     sync.Mutex
 	stopping bool
+	// leaving is set, under the write lock, before a closing peer hands
+	// its location objects on; adoptions hold the read lock and refuse
+	// once it is set, so none lands here after the hand-off listed what
+	// to give away (it would leave with the peer).
+	leaveMu sync.RWMutex
+	leaving bool
 
 	owners  ownerCache
 	locs    *locTable     // owner role: location objects
@@ -219,6 +226,9 @@ func (p *Peer) ControlSocket() string { return filepath.Join(p.cfg.DataDir, "ctl
 func (p *Peer) Close() error {
 	p.closeOnce.Do(func() {
 		var errs []error
+		p.leaveMu.Lock()
+		p.leaving = true
+		p.leaveMu.Unlock()
 		p.jobs.killAll(p, "peer shutting down")
 		p.procs.killAll()
 		p.handOffRecords()
@@ -243,6 +253,16 @@ func (p *Peer) Close() error {
 		p.closeErr = errors.Join(errs...)
 	})
 	return p.closeErr
+}
+
+// adopting runs adopt unless the peer is leaving; see leaving.
+func (p *Peer) adopting(adopt func() error) error {
+	p.leaveMu.RLock()
+	defer p.leaveMu.RUnlock()
+	if p.leaving {
+		return fmt.Errorf("%w: peer %s is leaving", wire.ErrUnavailable, shortID(p.h.ID()))
+	}
+	return adopt()
 }
 
 // livePeers is the peer's current view of the DVM: itself plus every
