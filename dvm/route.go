@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -231,8 +232,10 @@ func (o *outbound) route(ctx context.Context, m *wire.Msg) (routeReply, error) {
 	}
 	body := m.AppendFrame(nil, wire.TypeData)[wire.HeaderLen:]
 	req := routeReq{Msg: body, MAC: msgMAC(mk, body)}
-	deadline := time.Now().Add(o.p.cfg.RouteTimeout)
+	start := time.Now()
+	deadline := start.Add(o.p.cfg.RouteTimeout)
 	backoff := 5 * time.Millisecond
+	var tries routeTries
 	for {
 		owner, err := o.p.ownerOf(ctx, key)
 		var rep routeReply
@@ -261,8 +264,9 @@ func (o *outbound) route(ctx context.Context, m *wire.Msg) (routeReply, error) {
 		// copy a retry makes.
 		o.p.forgetOwner(key)
 		o.stats.retries.Add(1)
+		tries.note(owner, err)
 		if !errors.Is(err, wire.ErrNotFound) && !errors.Is(err, wire.ErrUnavailable) || time.Now().After(deadline) {
-			return routeReply{}, fmt.Errorf("dvm: route %s:%d->%d: %w", m.Job, m.Src, m.Dst, err)
+			return routeReply{}, fmt.Errorf("dvm: route %s:%d->%d: %w (%s in %v)", m.Job, m.Src, m.Dst, err, &tries, time.Since(start).Round(time.Millisecond))
 		}
 		select {
 		case <-ctx.Done():
@@ -271,6 +275,45 @@ func (o *outbound) route(ctx context.Context, m *wire.Msg) (routeReply, error) {
 		}
 		backoff = min(backoff*2, 500*time.Millisecond)
 	}
+}
+
+// routeTries sums up a message's failed attempts by owner and error
+// kind, for the error that reports it lost: which peers the sender
+// believed owned the key, and what each said.
+type routeTries struct {
+	n     int
+	order []string
+	count map[string]int
+}
+
+func (t *routeTries) note(owner peer.ID, err error) {
+	kind := "other"
+	switch {
+	case errors.Is(err, wire.ErrNotFound):
+		kind = "not found"
+	case errors.Is(err, wire.ErrUnavailable):
+		kind = "unavailable"
+	}
+	k := shortID(owner) + " " + kind
+	if owner == "" {
+		k = "no owner: " + kind
+	}
+	if t.count == nil {
+		t.count = map[string]int{}
+	}
+	if t.count[k] == 0 {
+		t.order = append(t.order, k)
+	}
+	t.count[k]++
+	t.n++
+}
+
+func (t *routeTries) String() string {
+	parts := make([]string, len(t.order))
+	for i, k := range t.order {
+		parts[i] = fmt.Sprintf("%s x%d", k, t.count[k])
+	}
+	return fmt.Sprintf("%d tries: %s", t.n, strings.Join(parts, ", "))
 }
 
 type routeReq struct {
