@@ -162,7 +162,17 @@ func churnMocknet(t *testing.T, withFloc bool, sc churnScale) {
 					at = append(at, fmt.Sprintf("%s v%d ticket=%v", shortID(p.ID()), l.Version, l.Ticket != nil))
 				}
 			}
-			bad = append(bad, fmt.Sprintf("rank %d: owner %s, held at %v", r, shortID(owner), at))
+			// The host's side: where it believes the rank is registered.
+			host := "host unknown"
+			for _, p := range live {
+				if pr := p.procs.get(j.ID(), r); pr != nil {
+					pr.mu.Lock()
+					host = fmt.Sprintf("host %s registered it at %s v%d %v ago, ticket=%v",
+						shortID(p.ID()), shortID(pr.regAt), pr.regVer, time.Since(pr.regCheck).Round(time.Millisecond), pr.ticket != nil)
+					pr.mu.Unlock()
+				}
+			}
+			bad = append(bad, fmt.Sprintf("rank %d: owner %s, held at %v; %s", r, shortID(owner), at, host))
 		}
 		return bad
 	}
@@ -210,13 +220,35 @@ func churnMocknet(t *testing.T, withFloc bool, sc churnScale) {
 	}
 }
 
-// cutOff removes p from the network, as a crash or a departure does.
+// cutOff removes p from the network, as a crash or a departure does. It
+// unlinks p first, so nothing dials it again, then closes the
+// connections from both ends: a mocknet host that was closed still
+// accepts a dial and serves new streams, and a connection another peer
+// opened to it between its Close and this cut would otherwise go on
+// reaching its handlers (a route retried against a departed owner for a
+// minute, a location object adopted by a peer that had left).
 func cutOff(mn mocknet.Mocknet, p *Peer) {
 	for _, q := range mn.Peers() {
 		if q != p.ID() {
 			_ = mn.UnlinkPeers(p.ID(), q)
-			_ = mn.DisconnectPeers(p.ID(), q)
 		}
+	}
+	// A dial that passed its link check before the unlink may still be
+	// adding its connection: sweep until no end holds one (bounded).
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); {
+		left := 0
+		for _, q := range mn.Peers() {
+			if q == p.ID() {
+				continue
+			}
+			left += len(mn.Net(p.ID()).ConnsToPeer(q)) + len(mn.Net(q).ConnsToPeer(p.ID()))
+			_ = mn.DisconnectPeers(p.ID(), q)
+			_ = mn.DisconnectPeers(q, p.ID())
+		}
+		if left == 0 {
+			return
+		}
+		time.Sleep(time.Millisecond) // the far ends close asynchronously
 	}
 }
 

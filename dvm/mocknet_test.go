@@ -48,12 +48,16 @@ func mockNet(t *testing.T, n int, edit func(*Config)) (mocknet.Mocknet, []*Peer)
 		t.Fatal(err)
 	}
 	for _, p := range peers {
-		if err := testutil.WaitTable(p.dht.RoutingTable().Size, fullTable(p, peers), 10*time.Second, 30*time.Second); err != nil {
+		if err := testutil.WaitTable(p.dht.RoutingTable().Size, fullTable(p, peers), 10*time.Second, 30*time.Second, refresh(p)); err != nil {
 			t.Fatalf("peer %s's routing table holds %v", shortID(p.ID()), err)
 		}
 	}
 	return mn, peers
 }
+
+// refresh asks p's DHT for the routing-table refresh it would otherwise
+// run only at its next interval (see testutil.WaitTable).
+func refresh(p *Peer) func() { return func() { _ = p.dht.RefreshRoutingTable() } }
 
 // fullTable is the size of p's routing table once it knows all of peers.
 func fullTable(p *Peer, peers []*Peer) int {
@@ -124,7 +128,7 @@ func join(t *testing.T, mn mocknet.Mocknet, live []*Peer, near []byte, k int, ed
 			t.Fatal(err)
 		}
 	}
-	if err := testutil.WaitTable(p.dht.RoutingTable().Size, fullTable(p, append(slices.Clone(live), p)), 10*time.Second, 30*time.Second); err != nil {
+	if err := testutil.WaitTable(p.dht.RoutingTable().Size, fullTable(p, append(slices.Clone(live), p)), 10*time.Second, 30*time.Second, refresh(p)); err != nil {
 		var miss []string
 		for _, q := range live {
 			if p.dht.RoutingTable().Find(q.ID()) == "" {
@@ -147,24 +151,24 @@ func join(t *testing.T, mn mocknet.Mocknet, live []*Peer, near []byte, k int, ed
 		}
 		return n
 	}
-	if err := testutil.WaitTable(knowP, len(live), 10*time.Second, 30*time.Second); err != nil {
+	if err := testutil.WaitTable(knowP, len(live), 10*time.Second, 30*time.Second, func() {
+		for _, q := range live {
+			if q.dht.RoutingTable().Find(p.ID()) == "" {
+				_ = q.dht.RefreshRoutingTable()
+			}
+		}
+	}); err != nil {
 		t.Fatalf("peers that took the new peer in: %v", err)
 	}
 	return p
 }
 
 // crash stops p and cuts its links, so that, as with a machine that
-// crashed, nothing answers in its name any more (a closed mocknet host's
-// handlers would otherwise still serve new streams).
+// crashed, nothing answers in its name any more (see cutOff).
 func crash(t *testing.T, mn mocknet.Mocknet, p *Peer) {
 	t.Helper()
 	p.Close()
-	for _, q := range mn.Peers() {
-		if q != p.ID() {
-			_ = mn.UnlinkPeers(p.ID(), q)
-			_ = mn.DisconnectPeers(p.ID(), q)
-		}
-	}
+	cutOff(mn, p)
 }
 
 func TestMocknetExactlyOnceFIFO(t *testing.T) {

@@ -96,7 +96,7 @@ func startCluster(n int, seed uint64, dir string, edit func(*dvm.Config), log *s
 		ids[i] = p.ID()
 	}
 	for i, p := range c.peers {
-		if err := testutil.WaitTable(p.DHT().RoutingTable().Size, testutil.FullTable(p.ID(), ids), 20*time.Second, 90*time.Second); err != nil {
+		if err := testutil.WaitTable(p.DHT().RoutingTable().Size, testutil.FullTable(p.ID(), ids), 20*time.Second, 90*time.Second, func() { _ = p.DHT().RefreshRoutingTable() }); err != nil {
 			c.close()
 			return nil, fmt.Errorf("flocbench: peer %d's routing table holds %w", i, err)
 		}

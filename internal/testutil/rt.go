@@ -33,11 +33,14 @@ func FullTable(self peer.ID, others []peer.ID) int {
 // WaitTable waits until size() reaches want. kad-dht's tables fill in
 // their own time and, under load, now and then stay a peer or two short
 // for minutes (a peer whose lookup check timed out waits for the next
-// refresh). Owner lookups ask the network, so nothing depends on the
+// refresh, ten minutes by default). So every soft interval that finds
+// the table short calls nudge (if not nil), which should ask for that
+// refresh now. Owner lookups ask the network, so nothing depends on the
 // last entries: after soft, two short is enough; after hard it gives up
 // with an error that says how far it got.
-func WaitTable(size func() int, want int, soft, hard time.Duration) error {
+func WaitTable(size func() int, want int, soft, hard time.Duration, nudge func()) error {
 	start := time.Now()
+	nudged := start
 	for {
 		have := size()
 		if have >= want || have >= want-2 && time.Since(start) > soft {
@@ -45,6 +48,10 @@ func WaitTable(size func() int, want int, soft, hard time.Duration) error {
 		}
 		if time.Since(start) > hard {
 			return fmt.Errorf("%d of %d after %v", have, want, hard)
+		}
+		if nudge != nil && time.Since(nudged) > soft {
+			nudge()
+			nudged = time.Now()
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
