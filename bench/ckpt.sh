@@ -20,6 +20,15 @@
 
 CKPT_INTERVAL=${BENCH_CKPT_INTERVAL:-10s}
 CKPT_ITERS=${BENCH_CKPT_ITERS:-$((3 * HEAT_ITERS))}
+RESTART_ITERS=$HEAT_ITERS # the restart row: ~8 s at 2 ranks, epochs every 1 s
+# BENCH_QUICK's 200 iterations end before any first epoch, so its rows
+# would measure nothing: a smoke run checkpoints every second instead and
+# runs long enough (8000 iterations, ~3 s) for two epochs.
+if [[ ${BENCH_QUICK:-0} == 1 ]]; then
+	CKPT_INTERVAL=${BENCH_CKPT_INTERVAL:-1s}
+	CKPT_ITERS=${BENCH_CKPT_ITERS:-$((3 * HEAT_ITERS > 8000 ? 3 * HEAT_ITERS : 8000))}
+	RESTART_ITERS=$((HEAT_ITERS > 8000 ? HEAT_ITERS : 8000))
+fi
 # The 2-rank overhead is a few percent of a ~25 s run on a machine whose
 # runs scatter by about as much, so it gets more runs than heat's other
 # rows; the oversubscribed 4-rank rows (~40 s each) keep heat's count.
@@ -46,7 +55,8 @@ if [[ -z $ckpt_reason ]]; then
 	log "checkpoints: heat $CKPT_ITERS x N=$HEAT_N on a 2-peer DVM, none vs every $CKPT_INTERVAL, x$CKPT_R"
 	heat_ref ckpt "$CKPT_ITERS"
 	put ckpt iters "$CKPT_ITERS"
-	heat_ref ckpt/restart "$HEAT_ITERS"
+	heat_ref ckpt/restart "$RESTART_ITERS"
+	put ckpt/restart iters "$RESTART_ITERS"
 	if ! start_dvm 2 dvm2ckpt; then
 		ckpt_reason="2-peer DVM did not start: $DVM_ERR"
 		stop_dvm
@@ -86,7 +96,7 @@ if [[ -n $restart_reason ]]; then
 else
 	base=$LOGS/ckpt.restart
 	before=$(job_ids)
-	"$P2PDVM" submit --peer "$DVM_SOCK" -n 2 --ckpt-interval 1s "${GO_BIN[heat]}" "$HEAT_ITERS" "$HEAT_N" \
+	"$P2PDVM" submit --peer "$DVM_SOCK" -n 2 --ckpt-interval 1s "${GO_BIN[heat]}" "$RESTART_ITERS" "$HEAT_N" \
 		>"$base.out" 2>"$base.err" &
 	sub=$!
 	id="" victim="" json=""

@@ -73,7 +73,11 @@ func (p *report) ckptSection() {
 	}
 	rs := r.summarise("ckpt/restart", "restart_s", "ckpt/restart")
 	restartSum := p.checksumOf("ckpt/restart", "ckpt/restart")
-	p.f("\n**Restart.** 3 peers, heat (%s iterations) on 2 ranks checkpointed every second; after the first epoch one peer\n", meta("heat_iters"))
+	restartIters := r.first("ckpt/restart", "iters")
+	if restartIters == "" { // a run from before the row recorded it
+		restartIters = meta("heat_iters")
+	}
+	p.f("\n**Restart.** 3 peers, heat (%s iterations) on 2 ranks checkpointed every second; after the first epoch one peer\n", restartIters)
 	p.f("that hosts a rank gets `kill -9`. From the kill to `p2pdvm status` showing every rank of the next run running: **%s s**", rs.cell())
 	if from := r.first("ckpt/restart", "restarted_from"); from != "" {
 		p.f(" (%s)", strings.TrimSpace(from))
