@@ -67,8 +67,7 @@ type process struct {
 	finalized bool
 	spin      atomic.Int64 // nanoseconds; see SetWait (read on every wait)
 	yield     atomic.Bool
-	quiet     atomic.Bool // see Quiet
-	pending   pending     // receives not yet complete (progress.go)
+	pending   pending // receives not yet complete (progress.go)
 }
 
 // The world uses contexts 0 and 1, Self 2 and 3.

@@ -39,7 +39,7 @@ type endpoint interface {
 	LocalRanks() int
 	Quiet()
 	Block(wait func())
-	WaitReadable(d time.Duration)
+	WaitReadable(d time.Duration) bool
 }
 
 // Quiet tells the endpoint that this process's threads leave for foreign
@@ -48,7 +48,6 @@ type endpoint interface {
 func (c *Comm) Quiet() {
 	if e, ok := c.pr.p.(endpoint); ok {
 		e.Quiet()
-		c.pr.quiet.Store(true)
 	}
 }
 
@@ -112,7 +111,7 @@ func (pr *process) wait(r *peal.Recv, src int) (peal.Message, error) {
 // those connections and reads them itself (see peal's WaitReadable);
 // everything else sleeps until a connection goroutine delivers.
 func (pr *process) rest(r *peal.Recv, src int, e endpoint) (peal.Message, error) {
-	if !pr.quiet.Load() || !e.Polled(src) {
+	if !e.Polled(src) {
 		return pr.sleep(r, e.Block)
 	}
 	for {
@@ -124,7 +123,9 @@ func (pr *process) rest(r *peal.Recv, src int, e endpoint) (peal.Message, error)
 		// Bounded, because what completes a pending receive of another
 		// source (a synchronous send's acknowledgement) may come through
 		// a connection goroutine instead.
-		e.WaitReadable(restPoll)
+		if !e.WaitReadable(restPoll) {
+			return pr.sleep(r, e.Block)
+		}
 	}
 }
 

@@ -170,7 +170,9 @@ func quietPair(t *testing.T) [2]*connProc {
 func TestQuietWaitReadable(t *testing.T) {
 	ps := quietPair(t)
 	idle := time.Now()
-	ps[1].WaitReadable(50 * time.Millisecond)
+	if !ps[1].WaitReadable(50 * time.Millisecond) {
+		t.Fatal("WaitReadable in quiet mode did not wait")
+	}
 	if d := time.Since(idle); d < 45*time.Millisecond {
 		t.Errorf("WaitReadable with nothing to read returned after %v, want about 50ms", d)
 	}
