@@ -111,7 +111,7 @@ func (b *block) sweep(residual bool) float64 {
 			continue
 		}
 		up, mid, down, out := b.row(b.cur, i-1), b.row(b.cur, i), b.row(b.cur, i+1), b.row(b.nxt, i)
-		sweepRow(up, mid, down, out)
+		sweepRow(up, mid, down, out, 0.25)
 		if residual {
 			// A compare, as examples/c/heat.c does: the builtin max also
 			// orders NaNs and signed zeros, a chain of five instructions
@@ -127,14 +127,22 @@ func (b *block) sweep(residual bool) float64 {
 	return res
 }
 
-// sweepRow sets out[j] = 0.25*(up[j] + down[j] + mid[j-1] + mid[j+1]) on
-// the interior columns. Four cells a step, each middle-row value loaded
-// once and kept for the neighbour that needs it next: Go's compiler
-// neither unrolls nor reuses loads, and the plain loop spent a third
-// more time than this one. examples/c/heat.c has the same loop, so both
-// languages run the same kernel; the sum is added in the same order, so
-// the result is bit for bit the plain loop's.
-func sweepRow(up, mid, down, out []float64) {
+// sweepRow sets out[j] = w*(up[j] + down[j] + mid[j-1] + mid[j+1]) on
+// the interior columns, w being each neighbour's weight (0.25). Four
+// cells a step, each middle-row value loaded once and kept for the
+// neighbour that needs it next: Go's compiler neither unrolls nor reuses
+// loads, and the plain loop spent a third more time than this one.
+// examples/c/heat.c has the same loop, so both languages run the same
+// kernel; the sum is added in the same order, so the result is bit for
+// bit the plain loop's.
+//
+// Two details keep Go's code as tight as gcc's. The loop is bounded by
+// j < n-4 and indexes the rows directly: the compiler then proves every
+// index in range and checks none (reslicing each step cost three checks
+// per four cells). And w comes in as an argument: a constant is loaded
+// from memory at every use, an argument stays in a register. Together
+// 5% of a sweep on a 1024-column grid.
+func sweepRow(up, mid, down, out []float64, w float64) {
 	n := len(out)
 	if n < 3 {
 		return
@@ -142,17 +150,16 @@ func sweepRow(up, mid, down, out []float64) {
 	up, mid, down = up[:n], mid[:n], down[:n]
 	l0, l1 := mid[0], mid[1] // mid[j-1] and mid[j] for the next step
 	j := 1
-	for ; j+4 < n; j += 4 {
-		u, d, o, m := up[j:j+4:j+4], down[j:j+4:j+4], out[j:j+4:j+4], mid[j+1:j+5:j+5]
-		r0, r1, r2, r3 := m[0], m[1], m[2], m[3]
-		o[0] = 0.25 * (u[0] + d[0] + l0 + r0)
-		o[1] = 0.25 * (u[1] + d[1] + l1 + r1)
-		o[2] = 0.25 * (u[2] + d[2] + r0 + r2)
-		o[3] = 0.25 * (u[3] + d[3] + r1 + r3)
+	for ; j < n-4; j += 4 {
+		r0, r1, r2, r3 := mid[j+1], mid[j+2], mid[j+3], mid[j+4]
+		out[j] = w * (up[j] + down[j] + l0 + r0)
+		out[j+1] = w * (up[j+1] + down[j+1] + l1 + r1)
+		out[j+2] = w * (up[j+2] + down[j+2] + r0 + r2)
+		out[j+3] = w * (up[j+3] + down[j+3] + r1 + r3)
 		l0, l1 = r2, r3
 	}
 	for ; j < n-1; j++ {
-		out[j] = 0.25 * (up[j] + down[j] + mid[j-1] + mid[j+1])
+		out[j] = w * (up[j] + down[j] + mid[j-1] + mid[j+1])
 	}
 }
 
