@@ -47,12 +47,22 @@ func (p *Peer) replicas(ctx context.Context, id storage.ID) ([]peer.ID, error) {
 // candidates returns the peers closest to id that the DHT's lookup finds,
 // this peer included, closest first: more than BlockReplicas, so that
 // repair can pass over peers that no longer answer.
+//
+// In a DVM small enough that a lookup reaches every peer, the last
+// lookup's answer stands in for this one (wholeView).
 func (p *Peer) candidates(ctx context.Context, id storage.ID) ([]peer.ID, error) {
+	table := p.dht.RoutingTable().Size()
+	if all, ok := p.whole.get(time.Now(), table); ok {
+		return byDistance(id[:], append(all, p.h.ID())), nil
+	}
 	cands := []peer.ID{p.h.ID()}
-	if p.dht.RoutingTable().Size() > 0 {
+	if table > 0 {
 		found, err := p.dht.GetClosestPeers(ctx, string(id[:]))
 		if err != nil && len(found) == 0 {
 			return nil, fmt.Errorf("dvm: block lookup: %w", err)
+		}
+		if err == nil {
+			p.whole.learn(found, table, time.Now().Add(p.cfg.OwnerCacheTTL))
 		}
 		cands = append(cands, found...)
 	}

@@ -43,7 +43,11 @@ func (s dhtStore) Put(id storage.ID, stored []byte) error {
 	}
 	pl := newChainPlan(cands, s.p.cfg.BlockReplicas)
 	for chain := pl.next(); len(chain) > 0; chain = pl.next() {
-		pl.record(chain, s.p.sendChain(ctx, id, stored, chain))
+		r := s.p.sendChain(ctx, id, stored, chain)
+		if len(r.Failed) > 0 || len(r.Stored) == 0 {
+			s.p.whole.forget() // the next placement asks the DHT
+		}
+		pl.record(chain, r)
 	}
 	if !pl.done() {
 		return pl.err(id)

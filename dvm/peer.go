@@ -46,6 +46,7 @@ type Peer struct {
 	leaving bool
 
 	owners  ownerCache
+	whole   wholeView     // the whole DVM, while a lookup can see it all
 	locs    *locTable     // owner role: location objects
 	records *recordTable  // owner role: job records
 	procs   *procTable    // host role: rank processes here

@@ -126,7 +126,9 @@ func (p *Peer) repairBlock(ctx context.Context, id storage.ID, st *RepairStats) 
 		if !ok {
 			break
 		}
-		state[q] = p.probe(ctx, q, id)
+		if state[q] = p.probe(ctx, q, id); state[q] == stateUnreachable {
+			p.whole.forget()
+		}
 	}
 	pl := planRepair(self, cands, state, k)
 	if len(pl.CopyTo) == 0 && !pl.Drop {

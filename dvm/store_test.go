@@ -281,7 +281,12 @@ func TestStoreOn20Peers(t *testing.T) {
 			}
 		}
 		t.Logf("the newcomer is among the %d closest to %d of %d blocks", k, moved, len(ids))
+		start := time.Now()
 		st := repairUntilPlaced(t, alive, ids, k)
+		// No cached answer may hide the newcomer until it expires.
+		if took, ttl := time.Since(start), newcomer.cfg.OwnerCacheTTL; took > ttl/2 {
+			t.Errorf("blocks took %v to reach the newcomer: as long as a cached view of the DVM lasts (%v)", took, ttl)
+		}
 		if moved == 0 || st.Copied == 0 || st.Dropped == 0 {
 			t.Errorf("repair %+v: want copies to the newcomer and drops by the peers it displaced", st)
 		}

@@ -49,14 +49,16 @@ func (p *report) storeSection(allNotes bool) {
 	p.f("storebench therefore wraps each host: every stream write from A to B is booked, in 128 KiB pieces, on A's uplink and\n")
 	p.f("B's downlink (a virtual clock each) and returns when both have carried it. Uploaders 1..N each `storage.PutFile` %s MiB\n", sm("size_mib"))
 	p.f("of random bytes (ChaCha8: zstd cannot shrink them, so compression adds no throughput) at the same moment. **DHT**:\n")
-	p.f("`Peer.Blocks()`, each block to the %d peers closest to its ID, the uploader sending every copy itself. **Central**:\n", storeReplicas)
+	p.f("`Peer.Blocks()`, each block to the %d peers closest to its ID along a chain (the uploader sends it once, each holder\n", storeReplicas)
+	p.f("forwards it to the next). **Central**:\n")
 	p.f("`Peer.StoreTo(peer 0)` (dvm/blocks_central.go), every block to peer 0 once, nothing replicated. Throughput is N × size /\n")
 	p.f("the time until the last upload returned; median (min–max) over %s repetitions.\n\n", sm("repeat"))
 	capMB := 0.0
 	if c, err := strconv.ParseFloat(sm("cap_mbit"), 64); err == nil {
 		capMB = c / 8
 	}
-	p.f("| uploaders | DHT store (MB/s) | central peer (MB/s) | DHT / central | DHT bound N·cap/k | DHT bound at the busiest holder | central bound cap | DHT: peers holding blocks, busiest one's share |\n")
+	peers, _ := strconv.ParseFloat(sm("peers"), 64)
+	p.f("| uploaders | DHT store (MB/s) | central peer (MB/s) | DHT / central | DHT bound min(N·cap, P·cap/k) | DHT bound at the busiest holder | central bound cap | DHT: peers holding blocks, busiest one's share |\n")
 	p.f("|---:|---:|---:|---:|---:|---:|---:|---|\n")
 	for _, n := range uploaderRows {
 		dht := r.summarise(fmt.Sprintf("store-mocknet/dht/%d", n), "agg_MBps", "store-mocknet")
@@ -72,11 +74,11 @@ func (p *report) storeSection(allNotes bool) {
 			}
 		}
 		p.f("| %d | %s | %s | %s | %s | %s | %s | %s |\n", n, dht.cell(), cen.cell(), ratio(dht, cen),
-			num(float64(n)*capMB/storeReplicas), busiest, num(capMB), spread)
+			num(min(float64(n)*capMB, peers*capMB/storeReplicas)), busiest, num(capMB), spread)
 	}
-	p.f("\nThe bounds assume only the access links limit: a DHT uploader sends each block k times over its own uplink\n")
-	p.f("(less when it is itself one of the k closest), and every central upload ends on the central peer's one downlink.\n")
-	p.f("So with uploader-side replication DHT / central cannot exceed N/k (2.67× for 8 uploaders) under this model.\n")
+	p.f("\nThe bounds assume only the access links limit: a DHT uploader sends each block once over its own uplink (N·cap),\n")
+	p.f("all P peers' downlinks together take k copies of everything (P·cap/k), and every central upload ends on the\n")
+	p.f("central peer's one downlink (cap).\n")
 	p.f("Placement by XOR distance is uneven with %s random peer IDs: the busiest holder receives its share of all k copies\n", sm("peers"))
 	p.f("through one downlink, so the DHT store can go no faster than cap / (k × that share), the \"busiest holder\" column.\n")
 
