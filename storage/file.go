@@ -20,13 +20,10 @@ type BlockStore interface {
 }
 
 // InFlight is how many blocks GetFile and WriteChunks fetch ahead: a get
-// is a request and a reply per block, or a read and a hash of a copy held
-// here, and eight in flight keep the links, the disk and both cores busy
-// through them while holding at most eight chunks (64 MiB at MaxChunk,
-// 8 MiB typical) in memory. Four left a get of 512 MiB between 4 peers on
-// loopback at 334-455 MB/s, eight 377-495 (median 396 vs 458, eight
-// faster in 6 of 7 interleaved pairs).
-const InFlight = 8
+// is a request and a reply per block, and four in flight keep the link
+// and the CPU busy through every round trip while holding at most four
+// chunks (32 MiB at MaxChunk, 4 MiB typical) in memory.
+const InFlight = 4
 
 // A block put to the DHT store travels a chain of k holders, each
 // storing it (fsync) and passing it on before the uploader hears back,
