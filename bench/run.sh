@@ -16,7 +16,10 @@
 #             64-rank allreduce (bench/scale.sh, which lists its own knobs)
 #
 # Environment:
-#   BENCH_REPEAT=5          repetitions of pingpong and startup
+#   BENCH_REPEAT=5          repetitions of startup
+#   BENCH_PINGPONG_REPEAT=11 repetitions of pingpong (short runs; this VM's
+#                           8 B latency falls in one of two modes per run,
+#                           about 7.5 or 10 us, so five runs decide little)
 #   BENCH_HEAT_ITERS=20000  heat iterations (N stays 1024 unless BENCH_HEAT_N)
 #   BENCH_HEAT_REPEAT=5     repetitions of heat (this VM's heat times vary by 20-40% run to run)
 #   BENCH_CKPT_REPEAT=5     repetitions of the 2-rank checkpoint rows (at least heat's)
@@ -63,9 +66,9 @@ ckpt) LOGS=$BUILD/logs-ckpt RES=$BUILD/results-ckpt.tsv ;; # bench/ckpt.sh
 esac
 
 if [[ ${BENCH_QUICK:-0} == 1 ]]; then
-	R=${BENCH_REPEAT:-1} HEAT_ITERS=${BENCH_HEAT_ITERS:-200} HEAT_R=${BENCH_HEAT_REPEAT:-1}
+	R=${BENCH_REPEAT:-1} HEAT_ITERS=${BENCH_HEAT_ITERS:-200} HEAT_R=${BENCH_HEAT_REPEAT:-1} PP_R=${BENCH_PINGPONG_REPEAT:-1}
 else
-	R=${BENCH_REPEAT:-5} HEAT_ITERS=${BENCH_HEAT_ITERS:-20000} HEAT_R=${BENCH_HEAT_REPEAT:-5}
+	R=${BENCH_REPEAT:-5} HEAT_ITERS=${BENCH_HEAT_ITERS:-20000} HEAT_R=${BENCH_HEAT_REPEAT:-5} PP_R=${BENCH_PINGPONG_REPEAT:-11}
 fi
 HEAT_N=${BENCH_HEAT_N:-1024}
 PP_ITERS=${BENCH_PINGPONG_ITERS:-}
@@ -208,6 +211,7 @@ meta memory "$(awk -v k="$mem_kib" 'BEGIN { printf "%.1f GiB", k / 1048576 }')"
 meta go "$(go version | sed 's/^go version //')"
 ! have_mpich || meta mpich "$(mpichversion | sed -n 's/^MPICH Version:[[:space:]]*//p') ($(mpichversion | sed -n 's/^MPICH Device:[[:space:]]*//p'))"
 meta repeat "$R"
+meta pingpong_repeat "$PP_R"
 meta heat_repeat "$HEAT_R"
 meta heat_iters "$HEAT_ITERS"
 meta heat_n "$HEAT_N"
@@ -490,34 +494,43 @@ fi
 [[ -z $heat_reason ]] || put heat/p2pdvm status "not run: $heat_reason"
 
 # Repetitions are interleaved (TCP, shm, p2pdvm, TCP, ...) so that drifting
-# background load on the machine hits every column alike.
-log "pingpong x$R"
-for ((rep = 1; rep <= R; rep++)); do
-	pingpong pingpong/mpich-tcp "$rep" "${MPICH_TCP[@]}" -n 2 "$BUILD/pingpong" $PP_ITERS
-	pingpong pingpong/mpich-shm "$rep" "${MPICH_SHM[@]}" -n 2 "$BUILD/pingpong" $PP_ITERS
-	if [[ -z $pp_reason ]]; then
+# background load on the machine hits every column alike, and each
+# repetition starts one column later, so that no column always runs right
+# after the same other one.
+# one_run KIND COLUMN REP: one run of pingpong or heat in one column.
+one_run() {
+	local kind=$1 col=$2 rep=$3 args
+	if [[ $kind == pingpong ]]; then args=($PP_ITERS); else args=("$HEAT_ITERS" "$HEAT_N"); fi
+	case $col in
+	mpich-tcp) "$kind" "$kind/mpich-tcp" "$rep" "${MPICH_TCP[@]}" -n 2 "$BUILD/$kind" "${args[@]}" ;;
+	mpich-shm) "$kind" "$kind/mpich-shm" "$rep" "${MPICH_SHM[@]}" -n 2 "$BUILD/$kind" "${args[@]}" ;;
+	go)
+		local before
 		before=$(job_ids)
-		pingpong pingpong/p2pdvm "$rep" "$P2PDVM" submit --peer "$DVM_SOCK" -n 2 "${GO_BIN[pingpong]}" $PP_ITERS
-		placement pingpong/p2pdvm "$before"
-		if [[ -n ${C_BIN[pingpong]:-} ]]; then
-			pingpong pingpong/p2pdvm-c "$rep" "$P2PDVM" submit --peer "$DVM_SOCK" -n 2 "${C_BIN[pingpong]}" $PP_ITERS
-		fi
+		"$kind" "$kind/p2pdvm" "$rep" "$P2PDVM" submit --peer "$DVM_SOCK" -n 2 "${GO_BIN[$kind]}" "${args[@]}"
+		placement "$kind/p2pdvm" "$before"
+		;;
+	c) "$kind" "$kind/p2pdvm-c" "$rep" "$P2PDVM" submit --peer "$DVM_SOCK" -n 2 "${C_BIN[$kind]}" "${args[@]}" ;;
+	esac
+}
+# rotated KIND REPS REASON: REPS repetitions of every column of KIND.
+rotated() {
+	local kind=$1 reps=$2 reason=$3 cols=(mpich-tcp mpich-shm) rep i
+	if [[ -z $reason ]]; then
+		cols+=(go)
+		[[ -z ${C_BIN[$kind]:-} ]] || cols+=(c)
 	fi
-done
+	for ((rep = 1; rep <= reps; rep++)); do
+		for ((i = 0; i < ${#cols[@]}; i++)); do
+			one_run "$kind" "${cols[(rep - 1 + i) % ${#cols[@]}]}" "$rep"
+		done
+	done
+}
+log "pingpong x$PP_R"
+rotated pingpong "$PP_R" "$pp_reason"
 
 log "heat $HEAT_ITERS iterations N=$HEAT_N x$HEAT_R"
-for ((rep = 1; rep <= HEAT_R; rep++)); do
-	heat heat/mpich-tcp "$rep" "${MPICH_TCP[@]}" -n 2 "$BUILD/heat" "$HEAT_ITERS" "$HEAT_N"
-	heat heat/mpich-shm "$rep" "${MPICH_SHM[@]}" -n 2 "$BUILD/heat" "$HEAT_ITERS" "$HEAT_N"
-	if [[ -z $heat_reason ]]; then
-		before=$(job_ids)
-		heat heat/p2pdvm "$rep" "$P2PDVM" submit --peer "$DVM_SOCK" -n 2 "${GO_BIN[heat]}" "$HEAT_ITERS" "$HEAT_N"
-		placement heat/p2pdvm "$before"
-		if [[ -n ${C_BIN[heat]:-} ]]; then
-			heat heat/p2pdvm-c "$rep" "$P2PDVM" submit --peer "$DVM_SOCK" -n 2 "${C_BIN[heat]}" "$HEAT_ITERS" "$HEAT_N"
-		fi
-	fi
-done
+rotated heat "$HEAT_R" "$heat_reason"
 # The heartbeats the two peers sent while ranks kept both cores busy
 # (pingpong, heat): how close a live host's round trip came to the 1 s
 # within which it must answer.
