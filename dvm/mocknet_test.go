@@ -171,6 +171,36 @@ func crash(t *testing.T, mn mocknet.Mocknet, p *Peer) {
 	cutOff(mn, p)
 }
 
+// A peer that has left answers nothing, even over a network that still
+// delivers streams to it: mocknet keeps a closed host reachable, as a host
+// the embedder owns may be. Before Close removed every handler, a departed
+// owner kept answering DHT queries from its last routing table, so
+// lookups kept naming it, and its RPCs kept saying "unavailable", and a
+// sender retried it until the route timed out (TestChurnMocknet's rare
+// lost message).
+func TestClosedPeerAnswersNothing(t *testing.T) {
+	mn, peers := mockNet(t, 2, nil)
+	a, b := peers[0], peers[1]
+	if !a.ping(b.ID(), 10*time.Second) {
+		t.Fatal("a live peer did not answer a ping")
+	}
+	if len(b.h.Mux().Protocols()) == 0 {
+		t.Fatal("a live peer serves no protocol")
+	}
+	b.Close()
+	// The network still links them, so the dial succeeds; what must fail
+	// is being served.
+	if _, err := mn.ConnectPeers(a.ID(), b.ID()); err != nil {
+		t.Fatalf("mocknet no longer connects to a closed host (%v): this test no longer tests anything", err)
+	}
+	if a.ping(b.ID(), 10*time.Second) {
+		t.Error("a closed peer answered a ping")
+	}
+	if ps := b.h.Mux().Protocols(); len(ps) > 0 {
+		t.Errorf("a closed peer still serves %v", ps)
+	}
+}
+
 func TestMocknetExactlyOnceFIFO(t *testing.T) {
 	prog := buildProg(t, "./testdata/alltoall")
 	peers := mockCluster(t, 16)

@@ -234,6 +234,16 @@ func (p *Peer) Close() error {
 		p.procs.killAll()
 		p.handOffRecords()
 		p.handOffLocs(true)
+		// From here on the peer answers no one, the DHT's handlers
+		// included (its Close leaves them registered). A closed host
+		// refuses streams anyway, but one that keeps delivering them (a
+		// host the embedder owns, mocknet's) would otherwise reach
+		// handlers that answer with a dead routing table, or "unavailable"
+		// for objects they no longer hold, and senders would keep coming
+		// back.
+		for _, proto := range p.h.Mux().Protocols() {
+			p.h.RemoveStreamHandler(proto)
+		}
 		// Cancel first: it ends route retries and RPCs that the socket
 		// servers below would otherwise wait for.
 		p.cancel()
