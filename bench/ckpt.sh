@@ -29,11 +29,9 @@ if [[ ${BENCH_QUICK:-0} == 1 ]]; then
 	CKPT_ITERS=${BENCH_CKPT_ITERS:-$((3 * HEAT_ITERS > 8000 ? 3 * HEAT_ITERS : 8000))}
 	RESTART_ITERS=$((HEAT_ITERS > 8000 ? HEAT_ITERS : 8000))
 fi
-# The 2-rank overhead is a few percent of a ~25 s run on a machine whose
-# runs scatter by about as much, so it gets more runs than heat's other
-# rows; the oversubscribed 4-rank rows (~40 s each) keep heat's count.
+# Five pairs of runs: a ~25 s 2-rank pair and a ~40 s oversubscribed
+# 4-rank pair each; heat's own rows, much shorter, get more.
 CKPT_R=${BENCH_CKPT_REPEAT:-$((${BENCH_QUICK:-0} == 1 ? 1 : 5))}
-((CKPT_R >= HEAT_R)) || CKPT_R=$HEAT_R
 put ckpt interval "$CKPT_INTERVAL"
 meta ckpt_repeat "$CKPT_R"
 
@@ -67,7 +65,6 @@ if [[ -n $ckpt_reason ]]; then
 else
 	for ((rep = 1; rep <= CKPT_R; rep++)); do
 		for np in 2 4; do
-			((np == 2 || rep <= HEAT_R)) || continue
 			heat "ckpt/np$np/none" "$rep" "$P2PDVM" submit --peer "$DVM_SOCK" -n "$np" "${GO_BIN[heat]}" "$CKPT_ITERS" "$HEAT_N"
 			before=$(job_ids)
 			heat "ckpt/np$np/every" "$rep" "$P2PDVM" submit --peer "$DVM_SOCK" -n "$np" --ckpt-interval "$CKPT_INTERVAL" \

@@ -202,7 +202,7 @@ func (p *report) write() {
 	for _, kv := range [][2]string{
 		{"OS", meta("os")}, {"CPU", meta("cpu")}, {"cores", meta("cores")}, {"memory", meta("memory")},
 		{"Go", meta("go")}, {"MPICH", meta("mpich")},
-		{"runs per measurement", "pingpong " + meta("pingpong_repeat") + ", heat " + meta("heat_repeat") + ", startup " + meta("repeat") + ", checkpoints on 2 ranks " + meta("ckpt_repeat") + "; each repetition runs every column once, starting one column later than the last"},
+		{"runs per measurement", "pingpong " + meta("pingpong_repeat") + ", heat " + meta("heat_repeat") + ", startup " + meta("repeat") + ", checkpoints " + meta("ckpt_repeat") + "; each repetition runs every column once, starting one column later than the last"},
 	} {
 		p.f("| %s | %s |\n", kv[0], kv[1])
 	}
