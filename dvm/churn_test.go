@@ -223,10 +223,9 @@ func churnMocknet(t *testing.T, withFloc bool, sc churnScale) {
 // cutOff removes p from the network, as a crash or a departure does. It
 // unlinks p first, so nothing dials it again, then closes the
 // connections from both ends: a mocknet host that was closed still
-// accepts a dial and serves new streams, and a connection another peer
-// opened to it between its Close and this cut would otherwise go on
-// reaching its handlers (a route retried against a departed owner for a
-// minute, a location object adopted by a peer that had left).
+// accepts a dial. A closed Peer serves nothing on it any more (Close
+// removes its handlers), but a crashed one is cut off before it closes,
+// and until then it would still answer as if alive.
 func cutOff(mn mocknet.Mocknet, p *Peer) {
 	for _, q := range mn.Peers() {
 		if q != p.ID() {
