@@ -40,7 +40,7 @@ func (p *report) storeSection(allNotes bool) {
 	if meta("quick") == "1" {
 		p.f(" **Quick smoke run (BENCH_QUICK=1): small files, one repetition; not to be quoted.**")
 	}
-	p.f(" Other builds and tests shared the 2 cores during the run, hence medians; 1 MB = 10⁶ B.\n")
+	p.f(" Each row is the median of its runs, min–max in brackets; 1 MB = 10⁶ B.\n")
 
 	p.f("\n### Uploads at once: DHT store vs one central peer (mocknet)\n\n")
 	p.f("%s peers with the real kad-dht on mocknet (`bench/storebench upload`), every link %s ms one way. Each peer's access\n", sm("peers"), sm("latency_ms"))
