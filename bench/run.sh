@@ -103,6 +103,8 @@ meta() { put meta "$1" "$2"; }
 note() { put note text "$1"; }
 # seconds ELAPSED since START (both $EPOCHREALTIME values)
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.6f", b - a }'; }
+# cpu_times: total and steal jiffies of the whole machine (/proc/stat).
+cpu_times() { awk '/^cpu / { t = 0; for (i = 2; i <= 9; i++) t += $i; print t, $9 }' /proc/stat; }
 # why LOGBASE: one line saying why a run failed, from its stderr.
 why() {
 	local rc=$1 base=$2 msg
@@ -527,6 +529,9 @@ rotated() {
 		done
 	done
 }
+# Steal time over the side-by-side rows: on a virtual machine the hours
+# differ, and this says how much of the cores the hypervisor took back.
+read -r CPU_T0 CPU_S0 <<<"$(cpu_times)"
 log "pingpong x$PP_R"
 rotated pingpong "$PP_R" "$pp_reason"
 
@@ -573,6 +578,8 @@ if [[ -z $idle_reason ]]; then
 fi
 stop_dvm
 
+read -r CPU_T1 CPU_S1 <<<"$(cpu_times)"
+meta steal "$(awk -v t=$((CPU_T1 - CPU_T0)) -v s=$((CPU_S1 - CPU_S0)) 'BEGIN { if (t > 0) printf "%.1f%%", 100 * s / t }')"
 # Checkpoint and restart (#6): its own file, sourced for run.sh's helpers.
 source "$ROOT/bench/ckpt.sh"
 store_section

@@ -203,7 +203,11 @@ func (p *report) write() {
 		{"OS", meta("os")}, {"CPU", meta("cpu")}, {"cores", meta("cores")}, {"memory", meta("memory")},
 		{"Go", meta("go")}, {"MPICH", meta("mpich")},
 		{"runs per measurement", "pingpong " + meta("pingpong_repeat") + ", heat " + meta("heat_repeat") + ", startup " + meta("repeat") + ", checkpoints " + meta("ckpt_repeat") + "; each repetition runs every column once, starting one column later than the last"},
+		{"steal time (hypervisor) while pingpong, heat and startup ran", meta("steal")},
 	} {
+		if kv[1] == "" {
+			continue // older results files, or a row that was not measured
+		}
 		p.f("| %s | %s |\n", kv[0], kv[1])
 	}
 
