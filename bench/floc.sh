@@ -29,8 +29,13 @@ floc_section() {
 		return 0
 	fi
 	log "floc: 64 mocknet peers in 4 sites, 16 ranks, phases of $FLOC_PHASE, Floc on and off"
+	# The report links bench/floc.svg beside itself: a report written
+	# elsewhere (BENCH_OUT) gets its own plot, not the committed one's.
+	local svg
+	svg=$(dirname "$OUT")/bench/floc.svg
+	mkdir -p "$(dirname "$svg")"
 	timeout 420 "$BUILD/flocbench" -prog "$BUILD/flocbench-phases" -phase "$FLOC_PHASE" -warmup "$FLOC_WARMUP" \
-		-samples "$BUILD/floc-samples.tsv" -traffic "$BUILD/floc-traffic.tsv" -svg "$ROOT/bench/floc.svg" -png "$BUILD/floc.png" \
+		-samples "$BUILD/floc-samples.tsv" -traffic "$BUILD/floc-traffic.tsv" -svg "$svg" -png "$BUILD/floc.png" \
 		>"$LOGS/floc.out" 2>"$LOGS/floc.err" || rc=$?
 	cat "$LOGS/floc.out" >>"$RES"
 	((rc == 0)) || put floc status "failed: $(why $rc "$LOGS/floc") (${LOGS#"$ROOT"/}/floc.*)"
