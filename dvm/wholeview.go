@@ -19,8 +19,9 @@ import (
 // Per-block lookups are what this saves: under a bulk upload their
 // queries queue behind the blocks on every busy link, and the put waits
 // for them (storebench upload, 8 uploaders of 20 peers, 2 repetitions a
-// run: 2.98x the central peer with a lookup per block; 2.59-3.24x over
-// four runs with the view, which placement by random peer IDs spreads).
+// run: 2.98x the central peer with a lookup per block; 2.53-3.24x over
+// five runs with the view, spread mostly by how unevenly random peer IDs
+// share out the key space).
 //
 // The view lasts as long as an owner stays cached (OwnerCacheTTL), and
 // only while the routing table holds as many peers as when the lookup
