@@ -17,11 +17,12 @@ import (
 	"github.com/p2pdvm/p2pdvm/storage"
 )
 
-// The block store on the DHT (CFS-like): a block lives on the
-// BlockReplicas peers closest to its ID, found with the DHT's
-// closest-peers lookup. Blocks are self-certifying, so a peer verifies
-// every block it stores or receives; a bad copy is never kept, never
-// returned, and is replaced from a good one.
+// The block store on the DHT (CFS-like): a block lives on BlockReplicas
+// of the BlockWindow peers closest to its ID (its window), found with the
+// DHT's closest-peers lookup; placement.go says which. Blocks are
+// self-certifying, so a peer verifies every block it stores or receives;
+// a bad copy is never kept, never returned, and is replaced from a good
+// one.
 
 const protoBlock = protocol.ID(ProtocolPrefix + "/block/1.0.0")
 
@@ -35,18 +36,18 @@ func (p *Peer) Blocks() storage.BlockStore { return dhtStore{p} }
 
 type dhtStore struct{ p *Peer }
 
-// replicas returns the peers that should hold id, closest first.
-func (p *Peer) replicas(ctx context.Context, id storage.ID) ([]peer.ID, error) {
+// window returns the peers that may hold id, closest first.
+func (p *Peer) window(ctx context.Context, id storage.ID) ([]peer.ID, error) {
 	cands, err := p.candidates(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	return cands[:min(len(cands), p.cfg.BlockReplicas)], nil
+	return cands[:min(len(cands), p.cfg.BlockWindow)], nil
 }
 
 // candidates returns the peers closest to id that the DHT's lookup finds,
-// this peer included, closest first: more than BlockReplicas, so that
-// repair can pass over peers that no longer answer.
+// this peer included, closest first: more than BlockWindow, so that
+// puts and repair can pass over peers that no longer answer.
 //
 // In a DVM small enough that a lookup reaches every peer, the last
 // lookup's answer stands in for this one (wholeView).
@@ -69,54 +70,66 @@ func (p *Peer) candidates(ctx context.Context, id storage.ID) ([]peer.ID, error)
 	return byDistance(id[:], cands), nil
 }
 
-// Get returns a block's content from the first replica that has a good
-// copy; replicas found missing or bad on the way get the good copy.
+// Get returns a block's content from the closest peer of its window
+// that has a good copy; a peer found with a bad copy on the way gets the
+// good one. A peer that lacks the block is not given one: it need not
+// hold it (the copies are on k of the window), and repair keeps the
+// count at k.
 //
 // It asks the peers its own routing table places closest to the block
 // first, without a network lookup: in a DVM of up to a few hundred peers
 // the table holds them all, and a block is self-certifying, so whoever
 // serves it cannot mislead the reader. Only if none of them has it does
-// it ask the DHT which peers are closest.
+// it ask the DHT which peers are closest, and then asks all it finds: a
+// put that had to pass over failed holders may have gone beyond the
+// window, until repair brings the block back into it.
 //
-// A copy held here is read first, whatever its place among the replicas:
-// it costs no network transfer and one hash, and a bad one is deleted
-// by the read, so the replicas asked next put a good one back.
+// A copy held here is read first, whatever its place in the window: it
+// costs no network transfer and one hash, and a bad one is deleted by
+// the read, so the peers asked next put a good one back.
 func (s dhtStore) Get(id storage.ID) ([]byte, error) {
+	// A copy here found bad was deleted by the read: this peer held the
+	// block, so it gets the good copy back like any other bad holder.
+	var bad []peer.ID
 	if s.p.blocks.Has(id) {
-		if _, content, err := s.p.blocks.Read(id); err == nil {
+		_, content, err := s.p.blocks.Read(id)
+		if err == nil {
 			return content, nil
+		}
+		if errors.Is(err, storage.ErrCorrupt) {
+			bad = append(bad, s.p.h.ID())
 		}
 	}
 	ctx, cancel := context.WithTimeout(s.p.ctx, 2*time.Minute)
 	defer cancel()
 	known := s.p.nearestKnown(id)
-	content, err := s.p.getFrom(ctx, id, known)
+	content, err := s.p.getFrom(ctx, id, known, bad)
 	if err == nil {
 		return content, nil
 	}
-	peers, lerr := s.p.replicas(ctx, id)
+	peers, lerr := s.p.candidates(ctx, id)
 	if lerr != nil {
 		return nil, errors.Join(err, lerr)
 	}
 	if slices.Equal(peers, known) {
 		return nil, err
 	}
-	return s.p.getFrom(ctx, id, peers)
+	return s.p.getFrom(ctx, id, peers, bad)
 }
 
-// nearestKnown is the BlockReplicas peers closest to id among this peer
+// nearestKnown is the BlockWindow peers closest to id among this peer
 // and its routing table.
 func (p *Peer) nearestKnown(id storage.ID) []peer.ID {
-	cands := append(p.dht.RoutingTable().NearestPeers(kb.ConvertKey(string(id[:])), p.cfg.BlockReplicas), p.h.ID())
+	cands := append(p.dht.RoutingTable().NearestPeers(kb.ConvertKey(string(id[:])), p.cfg.BlockWindow), p.h.ID())
 	cands = byDistance(id[:], cands)
-	return cands[:min(len(cands), p.cfg.BlockReplicas)]
+	return cands[:min(len(cands), p.cfg.BlockWindow)]
 }
 
 // getFrom reads a block from the first of peers with a good copy and
-// gives that copy to the peers before it that lacked one.
-func (p *Peer) getFrom(ctx context.Context, id storage.ID, peers []peer.ID) ([]byte, error) {
+// gives that copy to the peers before it whose copy was bad, and to bad.
+func (p *Peer) getFrom(ctx context.Context, id storage.ID, peers, bad []peer.ID) ([]byte, error) {
 	var errs []error
-	var needy []peer.ID
+	bad = slices.Clone(bad)
 	for _, from := range peers {
 		var stored, content []byte
 		var err error
@@ -131,10 +144,14 @@ func (p *Peer) getFrom(ctx context.Context, id storage.ID, peers []peer.ID) ([]b
 		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", shortID(from), err))
-			needy = append(needy, from)
+			// A peer's own read found its copy corrupt (its error comes
+			// back as a bad request), or it sent a corrupt one.
+			if (errors.Is(err, storage.ErrCorrupt) || errors.Is(err, wire.ErrBadRequest)) && !slices.Contains(bad, from) {
+				bad = append(bad, from)
+			}
 			continue
 		}
-		for _, to := range needy {
+		for _, to := range bad {
 			if err := p.putBlock(ctx, to, id, stored); err != nil {
 				p.log.Debug("block repair failed", "peer", to, "block", id.String(), "err", err)
 			}

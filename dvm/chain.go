@@ -165,10 +165,11 @@ func (r chainReply) result(sent []peer.ID) chainResult {
 	return out
 }
 
-// chainPlan is the uploader's view of one block put: the candidates by
-// distance, which of them hold the block and which failed. Each round it
-// picks the closest untried candidates for the copies still missing; a
-// holder that is down or refuses is replaced by the next closest.
+// chainPlan is the uploader's view of one block put: the candidates in
+// the order they are to be tried (pickHolders'), which of them hold the
+// block and which failed. Each round it picks the first untried
+// candidates for the copies still missing; a holder that is down or
+// refuses is replaced by the next one.
 type chainPlan struct {
 	cands  []peer.ID
 	want   int
@@ -180,8 +181,9 @@ func newChainPlan(cands []peer.ID, k int) *chainPlan {
 	return &chainPlan{cands: cands, want: min(k, len(cands)), failed: map[peer.ID]error{}}
 }
 
-// next is the chain to send the block along, closest first, or nil when
-// it is done: k holders hold it, or no untried candidate is left.
+// next is the chain to send the block along, in the candidates' order,
+// or nil when it is done: k holders hold it, or no untried candidate is
+// left.
 func (pl *chainPlan) next() []peer.ID {
 	need := pl.want - len(pl.held)
 	var out []peer.ID

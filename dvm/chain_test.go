@@ -176,9 +176,10 @@ func checkReplicas(t *testing.T, peers []*Peer, id storage.ID, want []peer.ID) {
 }
 
 // A put sends one copy from the uploader and leaves exactly k verified
-// replicas on the k closest peers.
+// replicas on the k closest peers, when the window is k (placement by
+// load is TestPickHolders' and TestStoreOn20Peers').
 func TestChainPutKReplicas(t *testing.T) {
-	peers := mockCluster(t, 8)
+	_, peers := mockNet(t, 8, func(c *Config) { c.BlockWindow = c.BlockReplicas })
 	up := peers[0]
 	content, id := blockNear(t, peers, func(c []peer.ID) bool { return !slices.Contains(c[:3], up.ID()) })
 	stored, err := storage.Encode(content, storage.FilterNone)

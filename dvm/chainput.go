@@ -22,13 +22,13 @@ import (
 // holder hangs, and the sender learns which holders stored the block.
 const chainHopTimeout = rpcIdle * 2 / 3
 
-// Put stores a block on the BlockReplicas peers closest to its ID, along
-// a chain: the uploader sends it once, to the closest holder, which
-// stores it and passes it on. It returns once all of them (every peer,
-// in a DVM smaller than that) hold it: a holder that is down or refuses
-// is replaced by the next-closest peer, and the rest of the chain is
-// sent again from here, so a put acknowledges exactly as many copies as
-// a put that sent every copy itself.
+// Put stores a block on BlockReplicas peers of its window (pickHolders
+// says which), along a chain: the uploader sends it once, to the closest
+// holder, which stores it and passes it on. It returns once all of them
+// (every peer, in a DVM smaller than that) hold it: a holder that is
+// down or refuses is replaced by another peer of the window, and the
+// rest of the chain is sent again from here, so a put acknowledges
+// exactly as many copies as a put that sent every copy itself.
 //
 // stored must be the stored form of content that hashes to id, as
 // PutFile makes it: this peer's own copy is written as it is (every read
@@ -41,8 +41,10 @@ func (s dhtStore) Put(id storage.ID, stored []byte) error {
 	if err != nil {
 		return err
 	}
-	pl := newChainPlan(cands, s.p.cfg.BlockReplicas)
+	k := s.p.cfg.BlockReplicas
+	pl := newChainPlan(s.p.load.order(id, cands, k, s.p.cfg.BlockWindow, time.Now()), k)
 	for chain := pl.next(); len(chain) > 0; chain = pl.next() {
+		s.p.load.add(chain, len(stored), time.Now())
 		r := s.p.sendChain(ctx, id, stored, chain)
 		if len(r.Failed) > 0 || len(r.Stored) == 0 {
 			s.p.whole.forget() // the next placement asks the DHT
@@ -52,6 +54,7 @@ func (s dhtStore) Put(id storage.ID, stored []byte) error {
 	if !pl.done() {
 		return pl.err(id)
 	}
+	s.p.load.remember(id, pl.held)
 	return nil
 }
 

@@ -63,6 +63,12 @@ type Config struct {
 	// BlockReplicas is how many of the peers closest to a block's ID keep
 	// a copy: 3, as in CFS and IPFS clusters, survives two losses.
 	BlockReplicas int
+	// BlockWindow is how many of the peers closest to a block's ID may
+	// hold its BlockReplicas copies: an uploader picks the ones it has
+	// sent least to lately (placement.go). Twice BlockReplicas spreads a
+	// burst of uploads evenly over 20 peers; BlockReplicas itself puts
+	// every block on exactly its closest peers.
+	BlockWindow int
 	// CkptTimeout bounds one checkpoint epoch, from the request to the
 	// commit; an epoch that takes longer is aborted and the previous one
 	// stays the one to restart from.
@@ -130,6 +136,7 @@ func DefaultConfig(dataDir string) Config {
 		GCGrace:           10 * time.Minute,
 		BlockCapacity:     10 << 30,
 		BlockReplicas:     3,
+		BlockWindow:       6,
 		CkptTimeout:       2 * time.Minute,
 		HeartbeatInterval: time.Second,
 		HeartbeatMisses:   3,
@@ -158,6 +165,9 @@ func (c *Config) Validate() error {
 	}
 	if c.BlockCapacity < 0 || c.BlockReplicas < 1 || c.BlockReplicas > maxChainNext+1 {
 		return fmt.Errorf("dvm: config: BlockCapacity must be >= 0 and BlockReplicas 1..%d", maxChainNext+1)
+	}
+	if c.BlockWindow < c.BlockReplicas {
+		return fmt.Errorf("dvm: config: BlockWindow %d is smaller than BlockReplicas %d", c.BlockWindow, c.BlockReplicas)
 	}
 	if c.RepairInterval < 0 || c.RepairBatch < 1 || c.PinLease <= 0 || c.GCGrace < 0 {
 		return errors.New("dvm: config: RepairInterval and GCGrace must be >= 0, RepairBatch >= 1 and PinLease > 0")

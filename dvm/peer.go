@@ -47,6 +47,7 @@ type Peer struct {
 
 	owners  ownerCache
 	whole   wholeView     // the whole DVM, while a lookup can see it all
+	load    sendLoad      // block bytes placed on each peer lately
 	locs    *locTable     // owner role: location objects
 	records *recordTable  // owner role: job records
 	procs   *procTable    // host role: rank processes here

@@ -17,8 +17,9 @@ import (
 //
 // A pin is held by one peer, the pinner, for a reason, and is recorded in
 // its data dir (DataDir/pins.json). The pinner places a lease on each of
-// the pinned file's blocks, manifest and chunks, at the BlockReplicas
-// peers closest to the block, and renews the leases every PinLease/3.
+// the pinned file's blocks, manifest and chunks, at the peers of each
+// block's window (the BlockWindow closest; a peer that does not hold the
+// block ignores it), and renews the leases every PinLease/3.
 // A peer's gc frees only blocks that carry no live lease, that are not a
 // CID it pins itself, and that were not written within GCGrace. So a
 // block that any pinned file references is safe on every peer that holds
@@ -109,7 +110,7 @@ func (p *Peer) renewPin(ctx context.Context, cid storage.ID) error {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			peers, err := p.replicas(ctx, b)
+			peers, err := p.window(ctx, b)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {

@@ -17,10 +17,11 @@ import (
 )
 
 // Background upkeep of the block store. Every RepairInterval a peer checks
-// a batch of the blocks it holds against the peers now closest to each:
-// it copies a block to those that lack it (a holder left or crashed, or a
-// closer peer joined) and gives up its own copy once it is no longer
-// among the closest and they all confirm theirs. Copies carry the block's
+// a batch of the blocks it holds against each one's window, the peers now
+// closest to it: it copies a block into the window when fewer than k
+// there hold it (a holder left or crashed), and gives up its own copy
+// once it is no longer in the window (closer peers joined) or is one
+// copy too many, and k there confirm theirs. Copies carry the block's
 // lease, so a pinned block stays protected from gc wherever it moves. The
 // same loop renews the leases of this peer's pins. The decisions are in
 // repairplan.go; this file asks and copies.
@@ -111,7 +112,7 @@ func (p *Peer) RepairOnce(ctx context.Context) (RepairStats, error) {
 	return st, nil
 }
 
-// repairBlock brings one block held here to its k closest live peers.
+// repairBlock keeps one block held here on k peers of its window.
 func (p *Peer) repairBlock(ctx context.Context, id storage.ID, st *RepairStats) error {
 	ctx, cancel := context.WithTimeout(ctx, repairBlockTimeout)
 	defer cancel()
@@ -119,10 +120,10 @@ func (p *Peer) repairBlock(ctx context.Context, id storage.ID, st *RepairStats) 
 	if err != nil {
 		return err
 	}
-	self, k := p.h.ID(), p.cfg.BlockReplicas
+	self, k, w := p.h.ID(), p.cfg.BlockReplicas, p.cfg.BlockWindow
 	state := map[peer.ID]replicaState{}
 	for {
-		q, ok := nextProbe(self, cands, state, k)
+		q, ok := nextProbe(self, cands, state, w)
 		if !ok {
 			break
 		}
@@ -130,7 +131,7 @@ func (p *Peer) repairBlock(ctx context.Context, id storage.ID, st *RepairStats) 
 			p.whole.forget()
 		}
 	}
-	pl := planRepair(self, cands, state, k)
+	pl := planRepair(self, cands, state, k, w)
 	if len(pl.CopyTo) == 0 && !pl.Drop {
 		return nil
 	}
@@ -159,7 +160,7 @@ func (p *Peer) repairBlock(ctx context.Context, id storage.ID, st *RepairStats) 
 		// The lease goes to the block's other holders before this copy
 		// goes: the block stays protected from their gc.
 		if leased {
-			for _, to := range pl.Targets {
+			for _, to := range pl.Keep {
 				if err := p.sendLeases(ctx, to, []storage.ID{id}, until); err != nil {
 					return fmt.Errorf("lease to %s before drop: %w", shortID(to), err)
 				}

@@ -1,6 +1,10 @@
 package dvm
 
-import "github.com/libp2p/go-libp2p/core/peer"
+import (
+	"slices"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+)
 
 // The decisions of block repair, apart from the network: which peers to
 // ask about a block, where it must be copied, and when the peer holding
@@ -18,21 +22,25 @@ const (
 
 // repairPlan is what to do about one block held here.
 type repairPlan struct {
-	Targets []peer.ID // the k closest peers that answered: where the block belongs
-	CopyTo  []peer.ID // targets that lack it
-	// Drop: this peer is not a target and all k targets confirmed that
-	// they hold the block, so this copy is surplus.
+	// Keep: the peers of the block's window that hold it and keep it,
+	// and those about to get a copy.
+	Keep   []peer.ID
+	CopyTo []peer.ID // window peers that lack the block and get it from here
+	// Drop: this copy is not needed; at least k peers of the window
+	// confirmed theirs, and this peer is outside the window or the
+	// farthest of more than k holders in it.
 	Drop bool
 }
 
 // nextProbe returns the next candidate to ask about the block, or false
-// when the k closest peers that answer are known. cands is ordered by
-// distance to the block; self holds it and is never asked. An
-// unreachable peer is passed over, so the next-closest takes its place.
-func nextProbe(self peer.ID, cands []peer.ID, state map[peer.ID]replicaState, k int) (peer.ID, bool) {
+// when the block's window is known: the w closest peers that answer.
+// cands is ordered by distance to the block; self holds it and is never
+// asked. An unreachable peer is passed over, so the next-closest takes
+// its place.
+func nextProbe(self peer.ID, cands []peer.ID, state map[peer.ID]replicaState, w int) (peer.ID, bool) {
 	found := 0
 	for _, c := range cands {
-		if found == k {
+		if found == w {
 			return "", false
 		}
 		switch {
@@ -47,16 +55,19 @@ func nextProbe(self peer.ID, cands []peer.ID, state map[peer.ID]replicaState, k 
 	return "", false
 }
 
-// planRepair decides what self, which holds the block, does about it.
-// Only the holder closest to the block copies it, so that k holders do
-// not all send the same block to the same peer; the closest holder that
-// is alive always sees itself as such, so some holder always copies.
-// Peers not asked count as not confirmed: they get no copy and allow no
-// drop, so a round cut short never loses data.
-func planRepair(self peer.ID, cands []peer.ID, state map[peer.ID]replicaState, k int) repairPlan {
-	var pl repairPlan
-	var missing []peer.ID
-	selfTarget, confirmed, firstHolder := false, 0, peer.ID("")
+// planRepair decides what self, which holds the block, does about it: a
+// block belongs on k peers of its window (the w closest peers that
+// answer). Too few there: the holder closest to the block copies it to
+// the closest window peers that lack it; only that one copies, so that
+// k holders do not all send the same block to the same peer, and the
+// closest holder that is alive always sees itself as such, so some
+// holder always copies. Enough there: a holder outside the window, or
+// the farthest of a surplus inside it, drops its copy. Peers not asked
+// count as not confirmed: they get no copy and allow no drop, so a round
+// cut short never loses data.
+func planRepair(self peer.ID, cands []peer.ID, state map[peer.ID]replicaState, k, w int) repairPlan {
+	var window, holders, missing []peer.ID
+	firstHolder := peer.ID("")
 	for _, c := range cands {
 		s := state[c]
 		if c == self {
@@ -65,21 +76,31 @@ func planRepair(self peer.ID, cands []peer.ID, state map[peer.ID]replicaState, k
 		if s == stateHas && firstHolder == "" {
 			firstHolder = c
 		}
-		if len(pl.Targets) == k || s == stateUnreachable {
+		if len(window) == w || s == stateUnreachable {
 			continue
 		}
-		pl.Targets = append(pl.Targets, c)
-		selfTarget = selfTarget || c == self
+		window = append(window, c)
 		switch s {
 		case stateHas:
-			confirmed++
+			holders = append(holders, c)
 		case stateMissing:
 			missing = append(missing, c)
 		}
 	}
-	if firstHolder == self {
-		pl.CopyTo = missing
+	var pl repairPlan
+	want := min(k, len(window))
+	switch {
+	case len(holders) < want:
+		if firstHolder == self {
+			pl.CopyTo = missing[:min(len(missing), want-len(holders))]
+		}
+		pl.Keep = append(holders, pl.CopyTo...)
+	case !slices.Contains(window, self):
+		pl.Keep, pl.Drop = holders, true
+	case len(holders) > want && holders[len(holders)-1] == self:
+		pl.Keep, pl.Drop = holders[:len(holders)-1], true
+	default:
+		pl.Keep = holders
 	}
-	pl.Drop = !selfTarget && len(pl.Targets) == k && confirmed == k
 	return pl
 }

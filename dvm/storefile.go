@@ -168,7 +168,7 @@ type FileStat struct {
 }
 
 // StoreStat reports a file's size, chunks, stored size and, for each
-// block, which of the peers that should hold it do.
+// block, which peers of its window hold it.
 func (p *Peer) StoreStat(cid string) (FileStat, error) {
 	id, err := ParseCID(cid)
 	if err != nil {
@@ -188,13 +188,13 @@ func (p *Peer) StoreStat(cid string) (FileStat, error) {
 	ids, sizes := fileBlocks(id, m)
 	sizes[0] = int64(len(body))
 	for i, bid := range ids {
-		peers, err := p.replicas(ctx, bid)
+		peers, err := p.window(ctx, bid)
 		if err != nil {
 			return FileStat{}, err
 		}
 		// A DVM smaller than BlockReplicas can hold only as many copies
 		// as it has peers.
-		bs := BlockStat{ID: bid.String(), Size: sizes[i], Want: len(peers)}
+		bs := BlockStat{ID: bid.String(), Size: sizes[i], Want: min(p.cfg.BlockReplicas, len(peers))}
 		for _, at := range peers {
 			if n, err := p.hasBlock(ctx, at, bid); err == nil {
 				bs.Holders = append(bs.Holders, at.String())
