@@ -9,7 +9,7 @@
 // per-peer block directory with atomic writes, a capacity limit and
 // verification on every read (disk.go), what keeps blocks alive - pins
 // and leases (refs.go) - and the garbage collector's rule (gc.go).
-// Placing blocks on the k closest peers of the DHT, repair, pinning
+// Placing blocks on k of the closest peers of the DHT, repair, pinning
 // across peers and the store CLI are in package dvm.
 //
 // Content-defined chunking (Rabin fingerprints, restic's chunker) makes
