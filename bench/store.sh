@@ -14,9 +14,10 @@
 #
 # Environment (defaults; BENCH_QUICK=1 in brackets):
 #   BENCH_STORE_REPEAT=3 [1]       repetitions of the loopback put and get
-#   BENCH_STORE_MOCK_REPEAT=2 [1]  repetitions of every mocknet row (one takes
-#                                  about 3 minutes: the central rows move 960
-#                                  MiB through one 100 Mbit/s downlink)
+#   BENCH_STORE_MOCK_REPEAT=3 [1]  repetitions of every mocknet row, each with
+#                                  new random data (one takes about 3
+#                                  minutes: the central rows move 960 MiB
+#                                  through one 100 Mbit/s downlink)
 #   BENCH_STORE_MOCK_MIB=64 [8]    MiB each mocknet uploader puts
 #   BENCH_STORE_MOCK_PEERS=20      mocknet DVM size
 #   BENCH_STORE_CAP_MBIT=100       access link cap per peer and direction
@@ -26,7 +27,7 @@
 if [[ ${BENCH_QUICK:-0} == 1 ]]; then
 	SR=${BENCH_STORE_REPEAT:-1} MOCK_R=${BENCH_STORE_MOCK_REPEAT:-1} MOCK_MIB=${BENCH_STORE_MOCK_MIB:-8} LO_MIB=${BENCH_STORE_LO_MIB:-128}
 else
-	SR=${BENCH_STORE_REPEAT:-3} MOCK_R=${BENCH_STORE_MOCK_REPEAT:-2} MOCK_MIB=${BENCH_STORE_MOCK_MIB:-64} LO_MIB=${BENCH_STORE_LO_MIB:-1024}
+	SR=${BENCH_STORE_REPEAT:-3} MOCK_R=${BENCH_STORE_MOCK_REPEAT:-3} MOCK_MIB=${BENCH_STORE_MOCK_MIB:-64} LO_MIB=${BENCH_STORE_LO_MIB:-1024}
 fi
 MOCK_PEERS=${BENCH_STORE_MOCK_PEERS:-20}
 CAP_MBIT=${BENCH_STORE_CAP_MBIT:-100}

@@ -49,8 +49,13 @@ func (p *report) storeSection(allNotes bool) {
 	p.f("storebench therefore wraps each host: every stream write from A to B is booked, in 128 KiB pieces, on A's uplink and\n")
 	p.f("B's downlink (a virtual clock each) and returns when both have carried it. Uploaders 1..N each `storage.PutFile` %s MiB\n", sm("size_mib"))
 	p.f("of random bytes (ChaCha8: zstd cannot shrink them, so compression adds no throughput) at the same moment. **DHT**:\n")
-	p.f("`Peer.Blocks()`, each block to the %d peers closest to its ID along a chain (the uploader sends it once, each holder\n", storeReplicas)
-	p.f("forwards it to the next). **Central**:\n")
+	if w := sm("window"); w != "" {
+		p.f("`Peer.Blocks()`, each block to %d of the %s peers closest to its ID, the ones its uploader has sent least to lately\n", storeReplicas, w)
+		p.f("(dvm/placement.go), along a chain (the uploader sends it once, each holder forwards it to the next). **Central**:\n")
+	} else {
+		p.f("`Peer.Blocks()`, each block to the %d peers closest to its ID along a chain (the uploader sends it once, each holder\n", storeReplicas)
+		p.f("forwards it to the next). **Central**:\n")
+	}
 	p.f("`Peer.StoreTo(peer 0)` (dvm/blocks_central.go), every block to peer 0 once, nothing replicated. Throughput is N × size /\n")
 	p.f("the time until the last upload returned; median (min–max) over %s repetitions.\n\n", sm("repeat"))
 	capMB := 0.0
@@ -79,8 +84,14 @@ func (p *report) storeSection(allNotes bool) {
 	p.f("\nThe bounds assume only the access links limit: a DHT uploader sends each block once over its own uplink (N·cap),\n")
 	p.f("all P peers' downlinks together take k copies of everything (P·cap/k), and every central upload ends on the\n")
 	p.f("central peer's one downlink (cap).\n")
-	p.f("Placement by XOR distance is uneven with %s random peer IDs: the busiest holder receives its share of all k copies\n", sm("peers"))
-	p.f("through one downlink, so the DHT store can go no faster than cap / (k × that share), the \"busiest holder\" column.\n")
+	if sm("window") != "" {
+		p.f("A peer takes copies only of the blocks whose window it is in, and with %s random peer IDs some are in more windows\n", sm("peers"))
+		p.f("than others: the busiest holder receives its share of all k copies through one downlink, so the DHT store can go\n")
+		p.f("no faster than cap / (k × that share), the \"busiest holder\" column (an even spread over %s peers is %.1f%%).\n", sm("peers"), 100/peers)
+	} else {
+		p.f("Placement by XOR distance is uneven with %s random peer IDs: the busiest holder receives its share of all k copies\n", sm("peers"))
+		p.f("through one downlink, so the DHT store can go no faster than cap / (k × that share), the \"busiest holder\" column.\n")
+	}
 
 	p.f("\n### Put and get between peer processes (loopback)\n\n")
 	p.f("%s `p2pdvm peer` processes on 127.0.0.1 (TCP, TLS, yamux), data dirs on %s; a fresh DVM for each of %s repetitions.\n",

@@ -25,6 +25,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/p2pdvm/p2pdvm/dvm"
 )
 
 // results writes samples in results.tsv's format.
@@ -108,6 +110,8 @@ func upload(ctx context.Context, args []string, out *results) error {
 	out.put("store-mocknet", "cap_mbit", fmt.Sprint(*mbit))
 	out.put("store-mocknet", "latency_ms", fmt.Sprint(lat.Seconds()*1000))
 	out.put("store-mocknet", "repeat", fmt.Sprint(cfg.Repeat))
+	dc := dvm.DefaultConfig("")
+	out.put("store-mocknet", "window", fmt.Sprint(dc.BlockWindow))
 	return runUpload(ctx, cfg, out)
 }
 
