@@ -21,7 +21,8 @@ import (
 // for them (storebench upload, 8 uploaders of 20 peers, 2 repetitions a
 // run: 2.98x the central peer with a lookup per block; 2.53-3.24x over
 // five runs with the view, spread mostly by how unevenly random peer IDs
-// share out the key space).
+// share out the key space, which placement by load (placement.go) has
+// since evened out).
 //
 // The view lasts as long as an owner stays cached (OwnerCacheTTL), and
 // only while the routing table holds as many peers as when the lookup
