@@ -50,6 +50,32 @@ store_section() {
 	put store-meta loadavg_after "$(cut -d' ' -f1-3 /proc/loadavg)"
 }
 
+# store_disk: what the disk under the data dirs does alone, with the
+# I/O the store uses (O_DIRECT, then fdatasync), just before each put and
+# get: this VM's disk changes speed from hour to hour. On loopback every
+# peer's blocks and the get's output share it: a put writes each block on
+# k peers at once, a get writes its file as one stream while it reads.
+store_disk() {
+	local data=$1 f=$TMPROOT/store-disk t0 t1 i mib=$((LO_MIB / 4))
+	disk_rate() { awk -v m="$1" -v a="$2" -v b="$3" 'BEGIN { printf "%.1f", m * 1048576 / (b - a) / 1e6 }'; }
+	t0=$(date +%s.%N)
+	dd if="$data" of="$f.1" bs=1M oflag=direct conv=fdatasync 2>/dev/null
+	t1=$(date +%s.%N)
+	put store-disk write1_MBps "$(disk_rate "$LO_MIB" "$t0" "$t1")"
+	t0=$(date +%s.%N)
+	for i in 2 3 4 5; do
+		dd if="$data" of="$f.$i" bs=1M count="$mib" oflag=direct conv=fdatasync 2>/dev/null &
+	done
+	wait
+	t1=$(date +%s.%N)
+	put store-disk write4_MBps "$(disk_rate $((4 * mib)) "$t0" "$t1")"
+	t0=$(date +%s.%N)
+	dd if="$f.1" of=/dev/null bs=1M iflag=direct 2>/dev/null
+	t1=$(date +%s.%N)
+	put store-disk read_MBps "$(disk_rate "$LO_MIB" "$t0" "$t1")"
+	rm -f "$f".*
+}
+
 store_compress() {
 	log "store: compression of the heat grid and of random bytes"
 	local rc=0
@@ -91,6 +117,7 @@ store_loopback() {
 			stop_dvm
 			break
 		fi
+		store_disk "$data"
 		rc=0
 		attempt store-loopback/put "$LOGS/store-put.$rep" 600 "$P2PDVM" store put --peer "$DVM_SOCK" "$data" || rc=$?
 		cid=$(grep -m1 -o '^[0-9a-f]\{64\}$' "$LOGS/store-put.$rep.out" || true)
