@@ -63,10 +63,12 @@ store_disk() {
 	t1=$(date +%s.%N)
 	put store-disk write1_MBps "$(disk_rate "$LO_MIB" "$t0" "$t1")"
 	t0=$(date +%s.%N)
+	local pids=()
 	for i in 2 3 4 5; do
 		dd if="$data" of="$f.$i" bs=1M count="$mib" oflag=direct conv=fdatasync 2>/dev/null &
+		pids+=($!)
 	done
-	wait
+	wait "${pids[@]}" # not a bare wait: the DVM's peers are this shell's children too
 	t1=$(date +%s.%N)
 	put store-disk write4_MBps "$(disk_rate $((4 * mib)) "$t0" "$t1")"
 	t0=$(date +%s.%N)
