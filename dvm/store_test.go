@@ -310,11 +310,28 @@ func TestStoreOn20Peers(t *testing.T) {
 		// and then drop its own. The newcomer joins among the w closest
 		// to a block whose w-th closest peer holds it.
 		w := peers[0].cfg.BlockWindow
+		farthestHolds := func(id storage.ID) bool {
+			return slices.Contains(holderIDs(alive, id), closestLive(alive, id, w)[w-1])
+		}
 		var target storage.ID
 		for _, id := range ids {
-			if slices.Contains(holderIDs(alive, id), closestLive(alive, id, w)[w-1]) {
+			if farthestHolds(id) {
 				target = id
 				break
+			}
+		}
+		// The race run's file has too few blocks to be sure of one: put
+		// more, each big enough to move the uploader's loads a step.
+		for i := 0; target == (storage.ID{}) && i < 32; i++ {
+			content := randomData(uint64(500+i), 3<<19)
+			id := storage.IDOf(content)
+			stored, _ := storage.Encode(content, storage.FilterNone)
+			if err := alive[0].Blocks().Put(id, stored); err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, id)
+			if farthestHolds(id) {
+				target = id
 			}
 		}
 		if target == (storage.ID{}) {
