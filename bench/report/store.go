@@ -122,12 +122,21 @@ func (p *report) storeSection(allNotes bool) {
 	w1 := r.summarise("store-disk", "write1_MBps", "store-loopback")
 	w4 := r.summarise("store-disk", "write4_MBps", "store-loopback")
 	rd := r.summarise("store-disk", "read_MBps", "store-loopback")
+	// What the one disk under every peer allows a put (k durable copies)
+	// and a get (its file, one stream); 0 where not measured.
+	var putBound, getBound float64
+	if w4.ok {
+		putBound = w4.med / storeReplicas
+	}
+	if w1.ok {
+		getBound = w1.med
+	}
 	if w1.ok && w4.ok && rd.ok {
 		p.f("\nThe disk alone, just before each put: `dd` with the I/O the store uses (O_DIRECT, then fdatasync), %s MiB:\n\n", r.first("store-loopback", "size_mib"))
 		p.f("| measurement | value |\n|---|---:|\n")
 		p.f("| write, one stream (MB/s) | %s |\n| write, four streams at once, all of them (MB/s) | %s |\n| read, one stream (MB/s) | %s |\n", w1.cell(), w4.cell(), rd.cell())
-		p.f("| put bound by the disk: four streams / k (MB/s) | %s |\n", num(w4.med/storeReplicas))
-		p.f("| get bound by the disk: one stream's write (MB/s) | %s |\n", num(w1.med))
+		p.f("| put bound by the disk: four streams / k (MB/s) | %s |\n", num(putBound))
+		p.f("| get bound by the disk: one stream's write (MB/s) | %s |\n", num(getBound))
 		p.f("\nOn loopback every peer's data dir and the get's output file are on this one disk. A put stores each block on k\n")
 		p.f("peers, each a durable write, so the disk writes k times the file; a get writes the file back as one stream\n")
 		p.f("(durably, then renames it) while it reads the blocks. On separate machines each peer's disk carries only its own share.\n")
@@ -153,7 +162,7 @@ func (p *report) storeSection(allNotes bool) {
 	}
 
 	p.f("\n### Targets (#5)\n\n| target | measured | |\n|---|---|---|\n")
-	for _, t := range p.storeTargets(capMB, put, get, rss) {
+	for _, t := range p.storeTargets(capMB, put, get, rss, putBound, getBound) {
 		p.f("| %s | %s | %s |\n", t.name, t.measured, t.met)
 	}
 	notes := r.all("store-note", "text")
@@ -161,7 +170,7 @@ func (p *report) storeSection(allNotes bool) {
 	p.f("%s\n", storeEnd)
 }
 
-func (p *report) storeTargets(capMB float64, put, get, rss stat) []target {
+func (p *report) storeTargets(capMB float64, put, get, rss stat, putBound, getBound float64) []target {
 	r := p.r
 	dht := r.summarise("store-mocknet/dht/8", "agg_MBps", "store-mocknet")
 	cen := r.summarise("store-mocknet/central/8", "agg_MBps", "store-mocknet")
@@ -186,15 +195,15 @@ func (p *report) storeTargets(capMB float64, put, get, rss stat) []target {
 		}
 		ts = append(ts, target{name, num(x) + " " + unit, verdict(ok(x), true)})
 	}
-	// What the one disk under every peer allows, beside the figure: a
-	// target above it says more about the machine than about the store.
-	putUnit, getUnit := "MB/s", "MB/s"
-	if w := r.summarise("store-disk", "write4_MBps", "store-loopback"); w.ok {
-		putUnit += fmt.Sprintf(" (the disk allows %s)", num(w.med/storeReplicas))
+	// What the disk allows, beside the figure: a target above it says
+	// more about the machine than about the store.
+	unit := func(bound float64) string {
+		if bound > 0 {
+			return fmt.Sprintf("MB/s (the disk allows %s)", num(bound))
+		}
+		return "MB/s"
 	}
-	if w := r.summarise("store-disk", "write1_MBps", "store-loopback"); w.ok {
-		getUnit += fmt.Sprintf(" (the disk allows %s)", num(w.med))
-	}
+	putUnit, getUnit := unit(putBound), unit(getBound)
 	at("loopback put ≥ 200 MB/s (k=3)", put, putUnit, func(x float64) bool { return x >= 200 }, put.med)
 	at("loopback get ≥ 400 MB/s", get, getUnit, func(x float64) bool { return x >= 400 }, get.med)
 	at("peak RSS of any peer ≤ 256 MiB", rss, "MiB (largest peer)", func(x float64) bool { return x <= 256 }, rss.max)
