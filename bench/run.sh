@@ -21,8 +21,9 @@
 #                           8 B latency falls in one of two modes per run,
 #                           about 7.5 or 10 us, so five runs decide little)
 #   BENCH_HEAT_ITERS=20000  heat iterations (N stays 1024 unless BENCH_HEAT_N)
-#   BENCH_HEAT_REPEAT=9     repetitions of heat (this VM's heat times vary by 20-40% run to
-#                           run; the target is a 10% ratio, so five runs decide little)
+#   BENCH_HEAT_REPEAT=11    repetitions of heat (this VM's heat times vary by 20-40% run to
+#                           run and drift by as much within minutes; the target is a 10%
+#                           ratio, so five runs decide little)
 #   BENCH_CKPT_REPEAT=5     repetitions of the checkpoint rows
 #   BENCH_PINGPONG_ITERS=   round trips per size (empty: the programs' defaults)
 #   BENCH_TIMEOUT=900       seconds before one heat run is killed (pingpong:
@@ -69,7 +70,7 @@ esac
 if [[ ${BENCH_QUICK:-0} == 1 ]]; then
 	R=${BENCH_REPEAT:-1} HEAT_ITERS=${BENCH_HEAT_ITERS:-200} HEAT_R=${BENCH_HEAT_REPEAT:-1} PP_R=${BENCH_PINGPONG_REPEAT:-1}
 else
-	R=${BENCH_REPEAT:-5} HEAT_ITERS=${BENCH_HEAT_ITERS:-20000} HEAT_R=${BENCH_HEAT_REPEAT:-9} PP_R=${BENCH_PINGPONG_REPEAT:-11}
+	R=${BENCH_REPEAT:-5} HEAT_ITERS=${BENCH_HEAT_ITERS:-20000} HEAT_R=${BENCH_HEAT_REPEAT:-11} PP_R=${BENCH_PINGPONG_REPEAT:-11}
 fi
 HEAT_N=${BENCH_HEAT_N:-1024}
 PP_ITERS=${BENCH_PINGPONG_ITERS:-}
@@ -392,6 +393,9 @@ heat() {
 		fail_row "$row" "$(why $rc "$base")" "$base"
 		return 0
 	fi
+	# The repetition pairs this run with the other columns' runs of the
+	# same repetition (the report's paired ratios).
+	put "$row" rep "$rep"
 	local kv
 	for kv in $line; do
 		case $kv in
