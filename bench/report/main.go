@@ -298,26 +298,26 @@ func (p *report) write() {
 	}
 }
 
+// cmp builds a ratio target: ok(a.med/b.med) decides, the measured
+// column shows the ratio and both medians.
+func cmp(name string, a, b stat, unit string, ok func(float64) bool) target {
+	if !a.ok || !b.ok || b.med == 0 {
+		why := a.why
+		if a.ok {
+			why = b.why
+		}
+		return target{name, why, verdict(false, false)}
+	}
+	x := a.med / b.med
+	return target{name, fmt.Sprintf("%.2f× (%s vs %s %s)", x, num(a.med), num(b.med), unit), verdict(ok(x), true)}
+}
+
 func (p *report) targets(heatTCP, startMPICH, startDVM, rss, cpu stat) []target {
 	r := p.r
 	pp := func(impl, size, metric string) stat {
 		return r.summarise("pingpong/"+impl+"/"+size, metric, "pingpong/"+impl)
 	}
 	var ts []target
-
-	// cmp builds a ratio target: ok(ratio) decides, the measured column
-	// shows the ratio and both medians.
-	cmp := func(name string, a, b stat, unit string, ok func(float64) bool) target {
-		if !a.ok || !b.ok || b.med == 0 {
-			why := a.why
-			if a.ok {
-				why = b.why
-			}
-			return target{name, why, verdict(false, false)}
-		}
-		x := a.med / b.med
-		return target{name, fmt.Sprintf("%.2f× (%s vs %s %s)", x, num(a.med), num(b.med), unit), verdict(ok(x), true)}
-	}
 	ts = append(ts,
 		cmp("8 B latency ≤ 2.0× MPICH TCP", pp("p2pdvm", "8", "latency_us"), pp("mpich-tcp", "8", "latency_us"), "µs",
 			func(x float64) bool { return x <= 2.0 }),

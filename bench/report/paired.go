@@ -56,11 +56,7 @@ func pairedCell(s stat) string {
 // alone for results without repetition numbers (older runs).
 func cmpPaired(name string, q, a, b stat, unit string, ok func(float64) bool) target {
 	if !a.ok || !b.ok || b.med == 0 {
-		why := a.why
-		if a.ok {
-			why = b.why
-		}
-		return target{name, why, verdict(false, false)}
+		return cmp(name, a, b, unit, ok) // says which is missing
 	}
 	if !q.ok {
 		x := a.med / b.med
